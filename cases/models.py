@@ -1,0 +1,607 @@
+"""Practice, people, clients, sessions, notes and measures.
+
+Every clinical table carries ``practice_id``: it is the tenant key every query is scoped by and
+the distribution key should a deployment outgrow one PostgreSQL. Rows that point at each other
+are held to one practice by composite foreign keys (see migration ``0002_same_practice``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from cases.choices import (
+    NOTE_SECTIONS,
+    Attendance,
+    ClientKind,
+    ClientStatus,
+    Modality,
+    NoteFormat,
+    NoteStatus,
+    Respondent,
+    Role,
+    Setting,
+)
+
+MIN_CELL_SIZE_FLOOR = 5
+
+
+class User(AbstractUser):
+    """A person who signs in. What they may see comes from their memberships."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        db_table = "cases_user"
+
+
+class Practice(models.Model):
+    """The tenant. Its settings tune trends, signals and retention."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Trends: a cell built from fewer distinct clients than this is suppressed.
+    min_cell_size = models.PositiveSmallIntegerField(default=11)
+    # Retention: years after the last service before a record may be purged.
+    retention_years = models.PositiveSmallIntegerField(default=7)
+    # Signals: the thresholds of DESIGN.md's five rules.
+    srs_cutoff = models.DecimalField(max_digits=3, decimal_places=1, default=Decimal("36.0"))
+    ors_reliable_change = models.DecimalField(
+        max_digits=3, decimal_places=1, default=Decimal("5.0")
+    )
+    repeat_rupture_count = models.PositiveSmallIntegerField(default=3)
+    repeat_rupture_window_days = models.PositiveSmallIntegerField(default=90)
+    unrepaired_episode_days = models.PositiveSmallIntegerField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_cell_size__gte=MIN_CELL_SIZE_FLOOR),
+                name="practice_min_cell_size_at_least_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_years__gte=1), name="practice_retention_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(srs_cutoff__gte=0, srs_cutoff__lte=40),
+                name="practice_srs_cutoff_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(ors_reliable_change__gt=0, ors_reliable_change__lte=40),
+                name="practice_ors_change_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(repeat_rupture_count__gte=2), name="practice_repeat_count_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(repeat_rupture_window_days__gte=1, unrepaired_episode_days__gte=1),
+                name="practice_signal_days_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user", "role"], name="membership_unique_role"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "practice"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.practice}"
+
+
+class SupervisionAssignment(models.Model):
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, related_name="supervision_assignments"
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supervisees_assigned"
+    )
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supervisors_assigned"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "supervisor", "clinician"], name="supervision_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(supervisor=F("clinician")), name="supervision_not_self"
+            ),
+        ]
+
+
+class Client(models.Model):
+    """The unit of care. Identifying fields never leave through trends; ``code`` is the
+    pseudonym used wherever a record must be referred to without naming anyone."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="clients")
+    kind = models.CharField(max_length=12, choices=ClientKind.choices)
+    code = models.CharField(max_length=16, editable=False)
+    # Identifying fields.
+    name = models.CharField(max_length=200)
+    date_of_birth = models.DateField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    # Care.
+    status = models.CharField(
+        max_length=12, choices=ClientStatus.choices, default=ClientStatus.ACTIVE
+    )
+    intake_date = models.DateField()
+    discharge_date = models.DateField(null=True, blank=True)
+    primary_clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="primary_clients"
+    )
+    care_team = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_clients"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "code"], name="client_code_unique"),
+            models.UniqueConstraint(fields=["id", "practice"], name="client_id_practice"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ClientKind.values), name="client_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ClientStatus.values), name="client_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=ClientStatus.ACTIVE, discharge_date__isnull=True)
+                    | Q(status=ClientStatus.DISCHARGED, discharge_date__isnull=False)
+                ),
+                name="client_discharge_date_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(discharge_date__isnull=True)
+                | Q(discharge_date__gte=F("intake_date")),
+                name="client_discharge_after_intake",
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z0-9-]{6,16}$"), name="client_code_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(name__regex=r"\S"), name="client_name_not_blank"
+            ),
+        ]
+        indexes = [models.Index(fields=["practice", "status"], name="client_practice_status")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CareTeamMember(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="care_team_members")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_team_memberships"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "clinician"], name="care_team_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["clinician", "client"], name="care_team_clinician_idx"),
+        ]
+
+
+class TherapySession(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_held"
+    )
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    modality = models.CharField(max_length=12, choices=Modality.choices)
+    setting = models.CharField(max_length=12, choices=Setting.choices)
+    attendance = models.CharField(
+        max_length=20, choices=Attendance.choices, default=Attendance.SCHEDULED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "practice"], name="session_id_practice"),
+            models.UniqueConstraint(
+                fields=["id", "client", "practice"], name="session_id_client_practice"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=600),
+                name="session_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(modality__in=Modality.values), name="session_modality_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(setting__in=Setting.values), name="session_setting_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(attendance__in=Attendance.values), name="session_attendance_valid"
+            ),
+        ]
+        indexes = [
+            # Lists: a client's sessions, a clinician's diary; trends: a practice by month.
+            models.Index(fields=["client", "-starts_at", "-id"], name="session_client_time"),
+            models.Index(fields=["clinician", "-starts_at", "-id"], name="session_clinician_time"),
+            models.Index(
+                fields=["practice", "starts_at"],
+                name="session_practice_attended",
+                condition=Q(attendance=Attendance.ATTENDED),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} ({self.starts_at:%Y-%m-%d})"
+
+
+def _sections_have_keys() -> Q:
+    condition = Q()
+    for note_format, sections in NOTE_SECTIONS.items():
+        condition |= Q(format=note_format, sections__has_keys=list(sections))
+    return condition
+
+
+# Columns a signature freezes. The trigger compares them as one row value.
+SIGNED_NOTE_COLUMNS = (
+    "practice_id",
+    "session_id",
+    "author_id",
+    "format",
+    "sections",
+    "status",
+    "signed_by_id",
+    "signed_at",
+    "created_at",
+)
+_OLD_ROW = ", ".join(f"OLD.{column}" for column in SIGNED_NOTE_COLUMNS)
+_NEW_ROW = ", ".join(f"NEW.{column}" for column in SIGNED_NOTE_COLUMNS)
+
+
+class ProgressNote(models.Model):
+    """The clinical record of one session. Signed notes are immutable; corrections are addenda."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    session = models.OneToOneField(
+        TherapySession, on_delete=models.PROTECT, related_name="progress_note"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_notes"
+    )
+    format = models.CharField(max_length=8, choices=NoteFormat.choices)
+    sections = models.JSONField()
+    status = models.CharField(max_length=8, choices=NoteStatus.choices, default=NoteStatus.DRAFT)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "practice"], name="note_id_practice"),
+            models.CheckConstraint(
+                condition=Q(format__in=NoteFormat.values), name="note_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=NoteStatus.values), name="note_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=NoteStatus.DRAFT, signed_at__isnull=True, signed_by__isnull=True)
+                    | Q(status=NoteStatus.SIGNED, signed_at__isnull=False, signed_by__isnull=False)
+                ),
+                name="note_signature_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=_sections_have_keys(), name="note_sections_match_format"
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="signed_note_immutable_update",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    f"OLD.status = '{NoteStatus.SIGNED}' "
+                    f"AND ({_OLD_ROW}) IS DISTINCT FROM ({_NEW_ROW})"
+                ),
+            ),
+            pgtrigger.Protect(
+                name="signed_note_no_delete",
+                operation=pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status=NoteStatus.SIGNED),
+            ),
+        ]
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == NoteStatus.SIGNED
+
+
+class NoteAddendum(models.Model):
+    """A correction or addition to a signed note: append-only, in the database too."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__regex=r"\S"), name="addendum_reason_not_blank"
+            ),
+            models.CheckConstraint(condition=Q(text__regex=r"\S"), name="addendum_text_not_blank"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="addendum_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+
+class ProcessNote(models.Model):
+    """A psychotherapy note (45 CFR 164.501): its author's alone, kept apart from the record."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(
+        TherapySession, on_delete=models.PROTECT, related_name="process_notes"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="process_notes"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(text__regex=r"\S"), name="process_note_not_blank"),
+        ]
+        indexes = [models.Index(fields=["author", "session"], name="process_note_author_idx")]
+
+
+# --- Measures -------------------------------------------------------------------------------
+
+DECIMAL_ITEM = {"max_digits": 3, "decimal_places": 1}
+
+
+class SessionMeasure(models.Model):
+    """Fields every measure shares. ``client`` repeats the session's client so a client's
+    series can be read from one index; a composite foreign key keeps the two in step."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+def _item_range(prefix: str, fields: list[str], low: int, high: int) -> models.CheckConstraint:
+    condition = Q()
+    for field in fields:
+        condition &= Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return models.CheckConstraint(condition=condition, name=f"{prefix}_items_range")
+
+
+def _sum(*fields: str) -> models.Expression:
+    expression: models.Expression = F(fields[0])
+    for field in fields[1:]:
+        expression = expression + F(field)
+    return expression
+
+
+SRS_ITEMS = ["relationship", "goals_and_topics", "approach_or_method", "overall"]
+ORS_ITEMS = ["individually", "interpersonally", "socially", "overall"]
+WAI_ITEMS = [f"item_{n}" for n in range(1, 13)]
+WAI_SUBSCALES = {
+    "task": [1, 2, 10, 12],
+    "bond": [3, 5, 7, 9],
+    "goal": [4, 6, 8, 11],
+}
+
+
+class SessionRatingScale(SessionMeasure):
+    """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
+
+    relationship = models.DecimalField(**DECIMAL_ITEM)
+    goals_and_topics = models.DecimalField(**DECIMAL_ITEM)
+    approach_or_method = models.DecimalField(**DECIMAL_ITEM)
+    overall = models.DecimalField(**DECIMAL_ITEM)
+    total = models.GeneratedField(
+        expression=_sum(*SRS_ITEMS),
+        output_field=models.DecimalField(**DECIMAL_ITEM),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session"], name="srs_one_per_session"),
+            _item_range("srs", SRS_ITEMS, 0, 10),
+        ]
+        indexes = [models.Index(fields=["client", "created_at"], name="srs_client_idx")]
+
+
+class OutcomeRatingScale(SessionMeasure):
+    """ORS, start of session: four 0–10 items, total 0–40; clinical cutoff 25."""
+
+    CLINICAL_CUTOFF = Decimal("25")
+
+    individually = models.DecimalField(**DECIMAL_ITEM)
+    interpersonally = models.DecimalField(**DECIMAL_ITEM)
+    socially = models.DecimalField(**DECIMAL_ITEM)
+    overall = models.DecimalField(**DECIMAL_ITEM)
+    total = models.GeneratedField(
+        expression=_sum(*ORS_ITEMS),
+        output_field=models.DecimalField(**DECIMAL_ITEM),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session"], name="ors_one_per_session"),
+            _item_range("ors", ORS_ITEMS, 0, 10),
+        ]
+        indexes = [models.Index(fields=["client", "created_at"], name="ors_client_idx")]
+
+    @property
+    def in_clinical_range(self) -> bool:
+        return self.total < self.CLINICAL_CUTOFF
+
+
+class PostSessionQuestionnaire(SessionMeasure):
+    """PSQ rupture items from the client or the therapist."""
+
+    respondent = models.CharField(max_length=10, choices=Respondent.choices)
+    rupture_experienced = models.BooleanField()
+    tension = models.PositiveSmallIntegerField(null=True, blank=True)
+    resolution = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "respondent"], name="psq_one_per_session_respondent"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        rupture_experienced=True,
+                        tension__gte=1,
+                        tension__lte=5,
+                        resolution__gte=1,
+                        resolution__lte=5,
+                    )
+                    | Q(rupture_experienced=False, tension__isnull=True, resolution__isnull=True)
+                ),
+                name="psq_ratings_match_rupture",
+            ),
+        ]
+
+
+class WorkingAllianceInventory(SessionMeasure):
+    """WAI-SR: twelve 1–5 items; task, bond and goal subscales, each the sum of four items."""
+
+    respondent = models.CharField(
+        max_length=10, choices=Respondent.choices, default=Respondent.CLIENT
+    )
+    item_1 = models.PositiveSmallIntegerField()
+    item_2 = models.PositiveSmallIntegerField()
+    item_3 = models.PositiveSmallIntegerField()
+    item_4 = models.PositiveSmallIntegerField()
+    item_5 = models.PositiveSmallIntegerField()
+    item_6 = models.PositiveSmallIntegerField()
+    item_7 = models.PositiveSmallIntegerField()
+    item_8 = models.PositiveSmallIntegerField()
+    item_9 = models.PositiveSmallIntegerField()
+    item_10 = models.PositiveSmallIntegerField()
+    item_11 = models.PositiveSmallIntegerField()
+    item_12 = models.PositiveSmallIntegerField()
+    task = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["task"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    bond = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["bond"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    goal = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["goal"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    total = models.GeneratedField(
+        expression=_sum(*WAI_ITEMS),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "respondent"], name="wai_one_per_session_respondent"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"
+            ),
+            _item_range("wai", WAI_ITEMS, 1, 5),
+        ]
+
+
+MEASURE_MODELS = (
+    SessionRatingScale,
+    OutcomeRatingScale,
+    PostSessionQuestionnaire,
+    WorkingAllianceInventory,
+)
+
+__all__ = [
+    "MEASURE_MODELS",
+    "CareTeamMember",
+    "Client",
+    "Membership",
+    "NoteAddendum",
+    "OutcomeRatingScale",
+    "PostSessionQuestionnaire",
+    "Practice",
+    "ProcessNote",
+    "ProgressNote",
+    "SessionRatingScale",
+    "SupervisionAssignment",
+    "TherapySession",
+    "User",
+    "WorkingAllianceInventory",
+]

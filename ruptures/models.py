@@ -1,0 +1,329 @@
+"""Rupture episodes, repair attempts and the signals that point at ruptures someone may miss."""
+
+from __future__ import annotations
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from cases.models import Client, Practice, TherapySession
+from ruptures.choices import (
+    CLOSED_STATUSES,
+    CONFRONTATION_MARKERS,
+    EPISODE_TRANSITIONS,
+    RELATIONAL_MARKERS,
+    WITHDRAWAL_MARKERS,
+    Direction,
+    EpisodeSource,
+    EpisodeStatus,
+    Factor,
+    Initiator,
+    Marker,
+    MarkerScheme,
+    Moment,
+    Relationship,
+    RepairOutcome,
+    RuptureKind,
+    SignalRule,
+    SignalStatus,
+    Strategy,
+)
+
+
+def _transition_pairs() -> str:
+    return ", ".join(
+        f"('{old}', '{new}')" for old, targets in EPISODE_TRANSITIONS.items() for new in targets
+    )
+
+
+def markers_condition() -> Q:
+    """Markers belong to the scheme, and 3RS markers agree with the kind of rupture."""
+    return (
+        Q(
+            marker_scheme=MarkerScheme.RRS_2015,
+            kind=RuptureKind.WITHDRAWAL,
+            markers__contained_by=list(WITHDRAWAL_MARKERS),
+        )
+        | Q(
+            marker_scheme=MarkerScheme.RRS_2015,
+            kind=RuptureKind.CONFRONTATION,
+            markers__contained_by=list(CONFRONTATION_MARKERS),
+        )
+        | Q(
+            marker_scheme=MarkerScheme.RRS_2015,
+            kind=RuptureKind.MIXED,
+            markers__contained_by=list(WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS),
+        )
+        | Q(
+            marker_scheme=MarkerScheme.RELATIONAL_SIGNS,
+            markers__contained_by=list(RELATIONAL_MARKERS),
+        )
+    )
+
+
+class RuptureEpisode(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_episodes")
+    session = models.ForeignKey(
+        TherapySession,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rupture_episodes",
+    )
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=RuptureKind.choices)
+    # Set from the relationship: 3RS inside therapy, relational signs outside it.
+    marker_scheme = models.CharField(max_length=20, choices=MarkerScheme.choices, editable=False)
+    markers = ArrayField(
+        models.CharField(max_length=40, choices=Marker.choices), default=list, blank=True
+    )
+    moment = models.CharField(max_length=32, choices=Moment.choices)
+    factors = ArrayField(
+        models.CharField(max_length=20, choices=Factor.choices), default=list, blank=True
+    )
+    intensity = models.PositiveSmallIntegerField()
+    detected_on = models.DateField()
+    source = models.CharField(max_length=20, choices=EpisodeSource.choices)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=EpisodeStatus.choices, default=EpisodeStatus.OPEN
+    )
+    closed_on = models.DateField(null=True, blank=True)
+    recurrence_of = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recurrence",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "practice"], name="episode_id_practice"),
+            models.UniqueConstraint(
+                fields=["id", "client", "practice"], name="episode_id_client_practice"
+            ),
+            models.CheckConstraint(
+                condition=Q(relationship__in=Relationship.values),
+                name="episode_relationship_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="episode_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RuptureKind.values), name="episode_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(moment__in=Moment.values), name="episode_moment_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=EpisodeSource.values), name="episode_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EpisodeStatus.values), name="episode_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(intensity__gte=1, intensity__lte=5), name="episode_intensity_range"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(relationship=Relationship.THERAPIST, marker_scheme=MarkerScheme.RRS_2015)
+                    | (
+                        ~Q(relationship=Relationship.THERAPIST)
+                        & Q(marker_scheme=MarkerScheme.RELATIONAL_SIGNS)
+                    )
+                ),
+                name="episode_scheme_matches_relationship",
+            ),
+            models.CheckConstraint(condition=markers_condition(), name="episode_markers_valid"),
+            models.CheckConstraint(
+                condition=Q(factors__contained_by=Factor.values), name="episode_factors_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status__in=CLOSED_STATUSES, closed_on__isnull=False)
+                    | (~Q(status__in=CLOSED_STATUSES) & Q(closed_on__isnull=True))
+                ),
+                name="episode_closed_on_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("detected_on")),
+                name="episode_closed_after_detected",
+            ),
+            models.CheckConstraint(
+                condition=~Q(recurrence_of=F("id")), name="episode_not_own_recurrence"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "-detected_on", "-id"], name="episode_client_time"),
+            models.Index(fields=["practice", "detected_on"], name="episode_practice_time"),
+            models.Index(
+                fields=["practice", "status"],
+                name="episode_practice_live",
+                condition=Q(status__in=[EpisodeStatus.OPEN, EpisodeStatus.REPAIRING]),
+            ),
+        ]
+        triggers = [
+            # The service checks transitions first with a clear message; this holds the rule
+            # for every other writer, raw SQL included.
+            pgtrigger.Protect(
+                name="episode_status_transitions",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.status IS DISTINCT FROM NEW.status "
+                    f"AND (OLD.status, NEW.status) NOT IN ({_transition_pairs()})"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Episode {self.pk} ({self.relationship}, {self.status})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+class RepairAttempt(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    episode = models.ForeignKey(
+        RuptureEpisode, on_delete=models.PROTECT, related_name="repair_attempts"
+    )
+    # The episode's client, repeated so the same-client rule holds for the session too.
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(
+        TherapySession, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attempted_on = models.DateField()
+    initiator = models.CharField(max_length=16, choices=Initiator.choices)
+    both_engaged = models.BooleanField()
+    strategies = ArrayField(
+        models.CharField(max_length=40, choices=Strategy.choices), default=list, blank=True
+    )
+    outcome = models.CharField(max_length=20, choices=RepairOutcome.choices)
+    resolution_rating = models.PositiveSmallIntegerField()
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(initiator__in=Initiator.values), name="repair_initiator_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=RepairOutcome.values), name="repair_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(strategies__contained_by=Strategy.values),
+                name="repair_strategies_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_rating__gte=1, resolution_rating__lte=5),
+                name="repair_rating_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["episode", "attempted_on"], name="repair_episode_time"),
+            models.Index(fields=["practice", "attempted_on"], name="repair_practice_time"),
+        ]
+
+
+class RuptureSignal(models.Model):
+    """A possible rupture someone may be missing, derived by the server from measures and
+    episodes. ``dedup_key`` makes derivation idempotent: the same evidence raises one signal."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_signals")
+    rule = models.CharField(max_length=24, choices=SignalRule.choices)
+    session = models.ForeignKey(
+        TherapySession, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    episode = models.ForeignKey(
+        RuptureEpisode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict)
+    dedup_key = models.CharField(max_length=80)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16, choices=SignalStatus.choices, default=SignalStatus.OPEN
+    )
+    linked_episode = models.ForeignKey(
+        RuptureEpisode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="acknowledged_signals",
+    )
+    dismissal_reason = models.CharField(max_length=500, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "dedup_key"], name="signal_dedup"),
+            models.CheckConstraint(
+                condition=Q(rule__in=SignalRule.values), name="signal_rule_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SignalStatus.values), name="signal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=SignalStatus.OPEN,
+                        linked_episode__isnull=True,
+                        dismissal_reason="",
+                        handled_by__isnull=True,
+                        handled_at__isnull=True,
+                    )
+                    | Q(
+                        status=SignalStatus.ACKNOWLEDGED,
+                        linked_episode__isnull=False,
+                        dismissal_reason="",
+                        handled_by__isnull=False,
+                        handled_at__isnull=False,
+                    )
+                    | Q(
+                        status=SignalStatus.DISMISSED,
+                        linked_episode__isnull=True,
+                        dismissal_reason__regex=r"\S",
+                        handled_by__isnull=False,
+                        handled_at__isnull=False,
+                    )
+                ),
+                name="signal_handling_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["practice", "status", "-raised_at"], name="signal_practice_idx"),
+            models.Index(fields=["client", "-raised_at"], name="signal_client_idx"),
+        ]
+        triggers = [
+            # A handled signal stays handled: its acknowledgement or dismissal is the record.
+            pgtrigger.Protect(
+                name="signal_handled_final",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    f"OLD.status <> '{SignalStatus.OPEN}' "
+                    "AND (OLD.status, OLD.linked_episode_id, OLD.dismissal_reason) "
+                    "IS DISTINCT FROM (NEW.status, NEW.linked_episode_id, NEW.dismissal_reason)"
+                ),
+            ),
+        ]
+
+
+__all__ = ["RepairAttempt", "RuptureEpisode", "RuptureSignal"]
