@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from cases import errors
 from cases.choices import (
     NOTE_SECTIONS,
     Attendance,
@@ -104,9 +105,7 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["practice", "user", "role"], name="membership_unique_role"
             ),
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="membership_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
         ]
         indexes = [models.Index(fields=["user", "practice"], name="membership_user_idx")]
 
@@ -135,6 +134,9 @@ class SupervisionAssignment(models.Model):
                 condition=~Q(supervisor=F("clinician")), name="supervision_not_self"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.supervisor} supervises {self.clinician}"
 
 
 class Client(models.Model):
@@ -182,16 +184,13 @@ class Client(models.Model):
                 name="client_discharge_date_matches_status",
             ),
             models.CheckConstraint(
-                condition=Q(discharge_date__isnull=True)
-                | Q(discharge_date__gte=F("intake_date")),
+                condition=Q(discharge_date__isnull=True) | Q(discharge_date__gte=F("intake_date")),
                 name="client_discharge_after_intake",
             ),
             models.CheckConstraint(
                 condition=Q(code__regex=r"^[A-Z0-9-]{6,16}$"), name="client_code_format"
             ),
-            models.CheckConstraint(
-                condition=Q(name__regex=r"\S"), name="client_name_not_blank"
-            ),
+            models.CheckConstraint(condition=Q(name__regex=r"\S"), name="client_name_not_blank"),
         ]
         indexes = [models.Index(fields=["practice", "status"], name="client_practice_status")]
 
@@ -214,6 +213,9 @@ class CareTeamMember(models.Model):
         indexes = [
             models.Index(fields=["clinician", "client"], name="care_team_clinician_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} on the care team of {self.client}"
 
 
 class TherapySession(models.Model):
@@ -352,6 +354,9 @@ class ProgressNote(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Progress note {self.pk} ({self.status})"
+
     @property
     def is_signed(self) -> bool:
         return self.status == NoteStatus.SIGNED
@@ -362,9 +367,7 @@ class NoteAddendum(models.Model):
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=500)
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -382,6 +385,9 @@ class NoteAddendum(models.Model):
                 name="addendum_append_only", operation=pgtrigger.Update | pgtrigger.Delete
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.pk} to note {self.note_id}"
 
 
 class ProcessNote(models.Model):
@@ -404,6 +410,9 @@ class ProcessNote(models.Model):
         ]
         indexes = [models.Index(fields=["author", "session"], name="process_note_author_idx")]
 
+    def __str__(self) -> str:
+        return f"Process note {self.pk}"
+
 
 # --- Measures -------------------------------------------------------------------------------
 
@@ -424,6 +433,9 @@ class SessionMeasure(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk} for session {self.session_id}"
 
 
 def _item_range(prefix: str, fields: list[str], low: int, high: int) -> models.CheckConstraint:
@@ -465,10 +477,17 @@ class SessionRatingScale(SessionMeasure):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["session"], name="srs_one_per_session"),
+            models.UniqueConstraint(
+                fields=["session"],
+                name="srs_one_per_session",
+                violation_error_message=errors.MEASURE_EXISTS,
+            ),
             _item_range("srs", SRS_ITEMS, 0, 10),
         ]
         indexes = [models.Index(fields=["client", "created_at"], name="srs_client_idx")]
+
+    def __str__(self) -> str:
+        return super().__str__()
 
 
 class OutcomeRatingScale(SessionMeasure):
@@ -488,10 +507,17 @@ class OutcomeRatingScale(SessionMeasure):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["session"], name="ors_one_per_session"),
+            models.UniqueConstraint(
+                fields=["session"],
+                name="ors_one_per_session",
+                violation_error_message=errors.MEASURE_EXISTS,
+            ),
             _item_range("ors", ORS_ITEMS, 0, 10),
         ]
         indexes = [models.Index(fields=["client", "created_at"], name="ors_client_idx")]
+
+    def __str__(self) -> str:
+        return super().__str__()
 
     @property
     def in_clinical_range(self) -> bool:
@@ -509,7 +535,9 @@ class PostSessionQuestionnaire(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "respondent"], name="psq_one_per_session_respondent"
+                fields=["session", "respondent"],
+                name="psq_one_per_session_respondent",
+                violation_error_message=errors.MEASURE_EXISTS,
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
@@ -528,6 +556,9 @@ class PostSessionQuestionnaire(SessionMeasure):
                 name="psq_ratings_match_rupture",
             ),
         ]
+
+    def __str__(self) -> str:
+        return super().__str__()
 
 
 class WorkingAllianceInventory(SessionMeasure):
@@ -572,13 +603,18 @@ class WorkingAllianceInventory(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "respondent"], name="wai_one_per_session_respondent"
+                fields=["session", "respondent"],
+                name="wai_one_per_session_respondent",
+                violation_error_message=errors.MEASURE_EXISTS,
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"
             ),
             _item_range("wai", WAI_ITEMS, 1, 5),
         ]
+
+    def __str__(self) -> str:
+        return super().__str__()
 
 
 MEASURE_MODELS = (

@@ -65,7 +65,10 @@ class Marker(models.TextChoices):
     DISENGAGEMENT = "disengagement", "Disengagement (screen, TV, \u201ctoo tired to talk\u201d)"
     STOPPED_SHARING = "stopped_sharing", "Stopped sharing or initiating"
     EMOTIONAL_WALLS = "emotional_walls", "Emotional walls / detachment"
-    FUNCTIONAL_COEXISTENCE = "functional_coexistence", "Functional coexistence (\u201croommates\u201d)"
+    FUNCTIONAL_COEXISTENCE = (
+        "functional_coexistence",
+        "Functional coexistence (\u201croommates\u201d)",
+    )
 
 
 WITHDRAWAL_MARKERS = (
@@ -179,7 +182,10 @@ class Strategy(models.TextChoices):
     REDIRECT_OR_REFOCUS = "redirect_or_refocus", "Redirect or refocus"
     # Relational repair moves (ruptures outside therapy)
     ACKNOWLEDGE_RUPTURE = "acknowledge_rupture", "Acknowledge the rupture"
-    VULNERABLE_STATEMENT = "vulnerable_statement", "Vulnerable \u201cI felt unheard when\u2026\u201d"
+    VULNERABLE_STATEMENT = (
+        "vulnerable_statement",
+        "Vulnerable \u201cI felt unheard when\u2026\u201d",
+    )
     ACTIVE_LISTENING = "active_listening", "Active listening"
     VALIDATE_FEELINGS = "validate_feelings", "Validate feelings"
     ASK_HOW_TO_SHOW_UP = "ask_how_to_show_up", "Ask \u201chow can I show up for you better?\u201d"

@@ -239,6 +239,9 @@ class RepairAttempt(models.Model):
             models.Index(fields=["practice", "attempted_on"], name="repair_practice_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"Repair attempt {self.pk} on episode {self.episode_id}"
+
 
 class RuptureSignal(models.Model):
     """A possible rupture someone may be missing, derived by the server from measures and
@@ -324,6 +327,9 @@ class RuptureSignal(models.Model):
                 ),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} signal {self.pk} ({self.status})"
 
 
 __all__ = ["RepairAttempt", "RuptureEpisode", "RuptureSignal"]

@@ -1,2 +1,536 @@
-def signals_derive_for_measure(*, measure):  # replaced below
-    raise NotImplementedError
+"""Every write of the ruptures app: episodes and their transitions, repair attempts, and the
+derivation and handling of rupture signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cases.choices import Role
+from cases.errors import NOT_IN_CARE_TEAM
+from cases.models import (
+    CareTeamMember,
+    Client,
+    Membership,
+    OutcomeRatingScale,
+    PostSessionQuestionnaire,
+    Practice,
+    SessionRatingScale,
+    TherapySession,
+    User,
+)
+from ruptures import errors
+from ruptures.choices import (
+    CLOSED_STATUSES,
+    CONFRONTATION_MARKERS,
+    EPISODE_TRANSITIONS,
+    RELATIONAL_MARKERS,
+    RELATIONAL_MOVES,
+    RRS_STRATEGIES,
+    WITHDRAWAL_MARKERS,
+    EpisodeStatus,
+    MarkerScheme,
+    Relationship,
+    RuptureKind,
+    SignalRule,
+    SignalStatus,
+)
+from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+
+
+def practice_today(practice: Practice) -> dt.date:
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(practice.timezone))
+
+
+def _require_care_team(*, client: Client, user: User) -> None:
+    is_clinician = Membership.objects.filter(
+        practice_id=client.practice_id,
+        user=user,
+        role=Role.CLINICIAN,
+        is_active=True,
+        user__is_active=True,
+    ).exists()
+    if (
+        not is_clinician
+        or not CareTeamMember.objects.filter(client=client, clinician=user).exists()
+    ):
+        raise PermissionDenied(NOT_IN_CARE_TEAM)
+
+
+def _check_session(*, session: TherapySession | None, client: Client) -> None:
+    if session is not None and session.client_id != client.pk:
+        raise ValidationError({"session": errors.SESSION_OTHER_CLIENT})
+
+
+def _check_not_future(*, field: str, value: dt.date, practice: Practice) -> None:
+    if value > practice_today(practice):
+        raise ValidationError({field: errors.DATE_IN_FUTURE})
+
+
+def scheme_for(relationship: str) -> str:
+    if relationship == Relationship.THERAPIST:
+        return MarkerScheme.RRS_2015
+    return MarkerScheme.RELATIONAL_SIGNS
+
+
+def allowed_markers(*, scheme: str, kind: str) -> tuple[str, ...]:
+    if scheme == MarkerScheme.RELATIONAL_SIGNS:
+        return RELATIONAL_MARKERS
+    return {
+        RuptureKind.WITHDRAWAL: WITHDRAWAL_MARKERS,
+        RuptureKind.CONFRONTATION: CONFRONTATION_MARKERS,
+    }.get(kind, WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS)
+
+
+def _check_markers(episode: RuptureEpisode) -> None:
+    allowed = allowed_markers(scheme=episode.marker_scheme, kind=episode.kind)
+    wrong = [marker for marker in episode.markers if marker not in allowed]
+    if wrong:
+        raise ValidationError(
+            {
+                "markers": errors.MARKERS_WRONG_SCHEME.format(
+                    scheme=MarkerScheme(episode.marker_scheme).label,
+                    kind=episode.kind,
+                    markers=", ".join(wrong),
+                )
+            }
+        )
+
+
+def _validate_and_save(episode: RuptureEpisode) -> None:
+    episode.marker_scheme = scheme_for(episode.relationship)
+    episode.markers = sorted(set(episode.markers))
+    episode.factors = sorted(set(episode.factors))
+    _check_markers(episode)
+    episode.full_clean(validate_unique=False)
+    episode.save()
+
+
+# --- Episodes ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def episode_open(
+    *,
+    client: Client,
+    created_by: User,
+    relationship: str,
+    direction: str,
+    kind: str,
+    moment: str,
+    intensity: int,
+    detected_on: dt.date,
+    source: str,
+    markers: list[str] | None = None,
+    factors: list[str] | None = None,
+    description: str = "",
+    session: TherapySession | None = None,
+    recurrence_of: RuptureEpisode | None = None,
+) -> RuptureEpisode:
+    _require_care_team(client=client, user=created_by)
+    _check_session(session=session, client=client)
+    _check_not_future(field="detected_on", value=detected_on, practice=client.practice)
+    episode = RuptureEpisode(
+        practice_id=client.practice_id,
+        client=client,
+        session=session,
+        relationship=relationship,
+        direction=direction,
+        kind=kind,
+        markers=list(markers or []),
+        moment=moment,
+        factors=list(factors or []),
+        intensity=intensity,
+        detected_on=detected_on,
+        source=source,
+        description=description,
+        recurrence_of=recurrence_of,
+        created_by=created_by,
+    )
+    _validate_and_save(episode)
+    signals_derive(practice=client.practice, client=client, rules=(SignalRule.REPEATED_RUPTURE,))
+    return episode
+
+
+EPISODE_EDITABLE_FIELDS = (
+    "direction",
+    "kind",
+    "markers",
+    "moment",
+    "factors",
+    "intensity",
+    "detected_on",
+    "source",
+    "description",
+    "session",
+)
+
+
+def _lock_episode(episode: RuptureEpisode) -> RuptureEpisode:
+    return RuptureEpisode.objects.select_for_update().select_related("practice").get(pk=episode.pk)
+
+
+def _require_live(episode: RuptureEpisode) -> None:
+    if episode.status in CLOSED_STATUSES:
+        raise ValidationError(errors.EPISODE_CLOSED.format(status=episode.status))
+
+
+@transaction.atomic
+def episode_update(*, episode: RuptureEpisode, user: User, **changes: Any) -> RuptureEpisode:
+    """Edit what was observed while the episode is live. The relationship is what the episode
+    is about, so it is fixed; a different relationship is a different episode."""
+    unknown = set(changes) - set(EPISODE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    locked = _lock_episode(episode)
+    _require_care_team(client=locked.client, user=user)
+    _require_live(locked)
+    if "session" in changes:
+        _check_session(session=changes["session"], client=locked.client)
+    if "detected_on" in changes:
+        _check_not_future(
+            field="detected_on", value=changes["detected_on"], practice=locked.practice
+        )
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _validate_and_save(locked)
+    return locked
+
+
+@transaction.atomic
+def episode_transition(
+    *, episode: RuptureEpisode, user: User, to_status: str, on_date: dt.date | None = None
+) -> RuptureEpisode:
+    locked = _lock_episode(episode)
+    _require_care_team(client=locked.client, user=user)
+    _require_live(locked)
+    if to_status not in EPISODE_TRANSITIONS[locked.status]:
+        if to_status == EpisodeStatus.RESOLVED and locked.status == EpisodeStatus.OPEN:
+            raise ValidationError(errors.RESOLVE_NEEDS_REPAIR)
+        raise ValidationError(
+            errors.TRANSITION_NOT_ALLOWED.format(old=locked.status, new=to_status)
+        )
+    if to_status in CLOSED_STATUSES:
+        closed_on = on_date or practice_today(locked.practice)
+        if closed_on < locked.detected_on:
+            raise ValidationError({"closed_on": errors.DATE_BEFORE_DETECTION})
+        _check_not_future(field="closed_on", value=closed_on, practice=locked.practice)
+        locked.closed_on = closed_on
+    locked.status = to_status
+    locked.full_clean(validate_unique=False)
+    locked.save()
+    return locked
+
+
+def episode_start_repair(*, episode: RuptureEpisode, user: User) -> RuptureEpisode:
+    return episode_transition(episode=episode, user=user, to_status=EpisodeStatus.REPAIRING)
+
+
+def episode_resolve(
+    *, episode: RuptureEpisode, user: User, on_date: dt.date | None = None
+) -> RuptureEpisode:
+    return episode_transition(
+        episode=episode, user=user, to_status=EpisodeStatus.RESOLVED, on_date=on_date
+    )
+
+
+def episode_mark_unresolved(
+    *, episode: RuptureEpisode, user: User, on_date: dt.date | None = None
+) -> RuptureEpisode:
+    return episode_transition(
+        episode=episode, user=user, to_status=EpisodeStatus.UNRESOLVED, on_date=on_date
+    )
+
+
+def episode_end_relationship(
+    *, episode: RuptureEpisode, user: User, on_date: dt.date | None = None
+) -> RuptureEpisode:
+    """Walking away isn't failure; it's honesty. The episode closes as ``relationship_ended``."""
+    return episode_transition(
+        episode=episode, user=user, to_status=EpisodeStatus.RELATIONSHIP_ENDED, on_date=on_date
+    )
+
+
+@transaction.atomic
+def episode_record_recurrence(
+    *, episode: RuptureEpisode, created_by: User, detected_on: dt.date, **fields: Any
+) -> RuptureEpisode:
+    """A closed rupture that comes back: a new episode linked to the old, with the old one's
+    description of the rupture as defaults and the same relationship."""
+    locked = _lock_episode(episode)
+    if locked.status not in CLOSED_STATUSES:
+        raise ValidationError(errors.RECURRENCE_NEEDS_CLOSED.format(status=locked.status))
+    if RuptureEpisode.objects.filter(recurrence_of=locked).exists():
+        raise ValidationError(errors.RECURRENCE_EXISTS)
+    if detected_on < locked.detected_on:
+        raise ValidationError({"detected_on": errors.DATE_BEFORE_DETECTION})
+    unknown = set(fields) - (set(EPISODE_EDITABLE_FIELDS) - {"detected_on"})
+    if unknown:
+        raise ValidationError({field: "This field cannot be set here." for field in unknown})
+    defaults = {
+        "direction": locked.direction,
+        "kind": locked.kind,
+        "markers": locked.markers,
+        "moment": locked.moment,
+        "factors": locked.factors,
+        "intensity": locked.intensity,
+        "source": locked.source,
+    }
+    return episode_open(
+        client=locked.client,
+        created_by=created_by,
+        relationship=locked.relationship,
+        detected_on=detected_on,
+        recurrence_of=locked,
+        **{**defaults, **fields},
+    )
+
+
+# --- Repair attempts ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def repair_attempt_record(
+    *,
+    episode: RuptureEpisode,
+    recorded_by: User,
+    attempted_on: dt.date,
+    initiator: str,
+    both_engaged: bool,
+    outcome: str,
+    resolution_rating: int,
+    strategies: list[str] | None = None,
+    note: str = "",
+    session: TherapySession | None = None,
+) -> RepairAttempt:
+    """Record an attempt to repair a live episode; an open episode moves to ``repairing``."""
+    locked = _lock_episode(episode)
+    _require_care_team(client=locked.client, user=recorded_by)
+    _require_live(locked)
+    _check_session(session=session, client=locked.client)
+    if attempted_on < locked.detected_on:
+        raise ValidationError({"attempted_on": errors.DATE_BEFORE_DETECTION})
+    _check_not_future(field="attempted_on", value=attempted_on, practice=locked.practice)
+    strategies = sorted(set(strategies or []))
+    fitting = RRS_STRATEGIES if locked.relationship == Relationship.THERAPIST else RELATIONAL_MOVES
+    wrong = [s for s in strategies if s not in fitting]
+    if wrong:
+        raise ValidationError(
+            {
+                "strategies": errors.STRATEGIES_WRONG_KIND.format(
+                    relationship=locked.relationship, items=", ".join(wrong)
+                )
+            }
+        )
+    attempt = RepairAttempt(
+        practice_id=locked.practice_id,
+        episode=locked,
+        client_id=locked.client_id,
+        session=session,
+        attempted_on=attempted_on,
+        initiator=initiator,
+        both_engaged=both_engaged,
+        strategies=strategies,
+        outcome=outcome,
+        resolution_rating=resolution_rating,
+        note=note,
+        recorded_by=recorded_by,
+    )
+    attempt.full_clean()
+    attempt.save()
+    if locked.status == EpisodeStatus.OPEN:
+        locked.status = EpisodeStatus.REPAIRING
+        locked.save(update_fields=["status", "updated_at"])
+    return attempt
+
+
+# --- Signals: handling -------------------------------------------------------------------------
+
+
+def _lock_open_signal(signal: RuptureSignal) -> RuptureSignal:
+    locked = RuptureSignal.objects.select_for_update().get(pk=signal.pk)
+    if locked.status != SignalStatus.OPEN:
+        raise ValidationError(errors.SIGNAL_HANDLED.format(status=locked.status))
+    return locked
+
+
+@transaction.atomic
+def signal_acknowledge(
+    *, signal: RuptureSignal, user: User, episode: RuptureEpisode
+) -> RuptureSignal:
+    locked = _lock_open_signal(signal)
+    _require_care_team(client=locked.client, user=user)
+    if episode.client_id != locked.client_id:
+        raise ValidationError({"episode": errors.SIGNAL_EPISODE_OTHER_CLIENT})
+    locked.status = SignalStatus.ACKNOWLEDGED
+    locked.linked_episode = episode
+    locked.handled_by = user
+    locked.handled_at = timezone.now()
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def signal_dismiss(*, signal: RuptureSignal, user: User, reason: str) -> RuptureSignal:
+    locked = _lock_open_signal(signal)
+    _require_care_team(client=locked.client, user=user)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": errors.DISMISSAL_NEEDS_REASON})
+    locked.status = SignalStatus.DISMISSED
+    locked.dismissal_reason = reason.strip()
+    locked.handled_by = user
+    locked.handled_at = timezone.now()
+    locked.full_clean(validate_unique=False)
+    locked.save()
+    return locked
+
+
+# --- Signals: derivation -----------------------------------------------------------------------
+#
+# Each rule is one INSERT … SELECT over a practice, optionally narrowed to one client, so the
+# same code serves a single new measure and a whole practice (the demo data, a nightly sweep).
+# ``dedup_key`` names the evidence; ON CONFLICT makes re-running a rule a no-op.
+
+_SCOPE = (
+    "AND {alias}.practice_id = %(practice)s "
+    "AND (%(client)s::bigint IS NULL OR {alias}.client_id = %(client)s)"
+)
+
+_INSERT = """
+INSERT INTO ruptures_rupturesignal
+    (practice_id, client_id, rule, session_id, episode_id, detail, dedup_key, raised_at,
+     status, dismissal_reason)
+SELECT practice_id, client_id, %(rule)s, session_id, episode_id, detail, dedup_key, now(),
+       'open', ''
+FROM ({query}) AS evidence
+ON CONFLICT (practice_id, dedup_key) DO NOTHING
+"""
+
+# SRS below the cutoff, or lower than the client's previous SRS (by session time).
+_SRS_ALERT = """
+SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id,
+       jsonb_build_object('srs_total', total, 'previous_srs_total', previous_total,
+                          'cutoff', cutoff) AS detail,
+       'srs_alert:session:' || session_id AS dedup_key
+FROM (
+    SELECT m.practice_id, m.client_id, m.session_id, m.total, p.srs_cutoff AS cutoff,
+           lag(m.total) OVER (PARTITION BY m.client_id ORDER BY s.starts_at, s.id)
+               AS previous_total
+    FROM cases_sessionratingscale m
+    JOIN cases_therapysession s ON s.id = m.session_id
+    JOIN cases_practice p ON p.id = m.practice_id
+    WHERE TRUE {scope}
+) AS series
+WHERE total < cutoff OR total < previous_total
+"""
+
+# A PSQ rupture reported with tension of 3 or more and resolution of 3 or less.
+_PSQ_RUPTURE = """
+SELECT m.practice_id, m.client_id, m.session_id, NULL::bigint AS episode_id,
+       jsonb_build_object('respondent', m.respondent, 'tension', m.tension,
+                          'resolution', m.resolution) AS detail,
+       'psq_rupture:' || m.respondent || ':session:' || m.session_id AS dedup_key
+FROM cases_postsessionquestionnaire m
+WHERE m.rupture_experienced AND m.tension >= 3 AND m.resolution <= 3 {scope}
+"""
+
+# ORS falling by the reliable-change amount or more from the client's previous ORS.
+_ORS_DETERIORATION = """
+SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id,
+       jsonb_build_object('ors_total', total, 'previous_ors_total', previous_total,
+                          'reliable_change', reliable_change) AS detail,
+       'ors_deterioration:session:' || session_id AS dedup_key
+FROM (
+    SELECT m.practice_id, m.client_id, m.session_id, m.total,
+           p.ors_reliable_change AS reliable_change,
+           lag(m.total) OVER (PARTITION BY m.client_id ORDER BY s.starts_at, s.id)
+               AS previous_total
+    FROM cases_outcomeratingscale m
+    JOIN cases_therapysession s ON s.id = m.session_id
+    JOIN cases_practice p ON p.id = m.practice_id
+    WHERE TRUE {scope}
+) AS series
+WHERE previous_total - total >= reliable_change
+"""
+
+# The same relationship ruptured N or more times within the window (N and the window from the
+# practice), raised on the episode that reaches N.
+_REPEATED_RUPTURE = """
+SELECT e.practice_id, e.client_id, e.session_id, e.id AS episode_id,
+       jsonb_build_object('relationship', e.relationship, 'episodes_in_window', counted.n,
+                          'window_days', p.repeat_rupture_window_days) AS detail,
+       'repeated_rupture:episode:' || e.id AS dedup_key
+FROM ruptures_ruptureepisode e
+JOIN cases_practice p ON p.id = e.practice_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM ruptures_ruptureepisode earlier
+    WHERE earlier.client_id = e.client_id
+      AND earlier.relationship = e.relationship
+      AND earlier.detected_on <= e.detected_on
+      AND earlier.detected_on > e.detected_on - p.repeat_rupture_window_days
+) AS counted
+WHERE counted.n >= p.repeat_rupture_count {scope}
+"""
+
+# An episode still open, with no repair attempt, longer than the practice allows.
+_UNREPAIRED_EPISODE = """
+SELECT e.practice_id, e.client_id, e.session_id, e.id AS episode_id,
+       jsonb_build_object('days_open', %(today)s::date - e.detected_on) AS detail,
+       'unrepaired_episode:episode:' || e.id AS dedup_key
+FROM ruptures_ruptureepisode e
+JOIN cases_practice p ON p.id = e.practice_id
+WHERE e.status = 'open'
+  AND %(today)s::date - e.detected_on > p.unrepaired_episode_days
+  AND NOT EXISTS (SELECT 1 FROM ruptures_repairattempt r WHERE r.episode_id = e.id) {scope}
+"""
+
+SIGNAL_RULE_SQL = {
+    SignalRule.SRS_ALERT: (_SRS_ALERT, "m"),
+    SignalRule.PSQ_RUPTURE: (_PSQ_RUPTURE, "m"),
+    SignalRule.ORS_DETERIORATION: (_ORS_DETERIORATION, "m"),
+    SignalRule.REPEATED_RUPTURE: (_REPEATED_RUPTURE, "e"),
+    SignalRule.UNREPAIRED_EPISODE: (_UNREPAIRED_EPISODE, "e"),
+}
+
+MEASURE_RULES = {
+    SessionRatingScale: (SignalRule.SRS_ALERT,),
+    OutcomeRatingScale: (SignalRule.ORS_DETERIORATION,),
+    PostSessionQuestionnaire: (SignalRule.PSQ_RUPTURE,),
+}
+
+
+@transaction.atomic
+def signals_derive(
+    *,
+    practice: Practice,
+    client: Client | None = None,
+    rules: tuple[str, ...] | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Raise every signal the evidence supports for a practice (or one client of it).
+    Returns how many new signals were raised; signals already raised are left as they are."""
+    params = {
+        "practice": practice.pk,
+        "client": client.pk if client is not None else None,
+        "today": today or practice_today(practice),
+    }
+    raised = 0
+    with connection.cursor() as cursor:
+        for rule in rules or tuple(SIGNAL_RULE_SQL):
+            query, alias = SIGNAL_RULE_SQL[rule]
+            sql = _INSERT.format(query=query.format(scope=_SCOPE.format(alias=alias)))
+            cursor.execute(sql, {**params, "rule": rule})  # noqa: S608 (fixed SQL, bound values)
+            raised += cursor.rowcount
+    return raised
+
+
+def signals_derive_for_measure(*, measure: Any) -> int:
+    rules = MEASURE_RULES.get(type(measure))
+    if not rules:
+        return 0
+    return signals_derive(practice=measure.practice, client=measure.client, rules=rules)

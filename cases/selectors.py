@@ -1,0 +1,96 @@
+"""Every read of the cases app that could leak data takes the caller and scopes by them.
+
+A clinician sees the clients on whose care team they are, in practices where they hold an
+active clinician membership, and whatever hangs off those clients. Process notes are their
+author's alone. Nothing here returns rows of a practice the caller is not an active member of.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from cases.choices import Role
+from cases.models import (
+    Client,
+    Membership,
+    NoteAddendum,
+    Practice,
+    ProcessNote,
+    ProgressNote,
+    TherapySession,
+    User,
+)
+
+
+def memberships_of(*, user: User) -> QuerySet[Membership]:
+    if not user.is_active:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, is_active=True).select_related("practice")
+
+
+def practices_where(*, user: User, role: str) -> QuerySet[Practice]:
+    if not user.is_active:
+        return Practice.objects.none()
+    return Practice.objects.filter(
+        memberships__user=user, memberships__role=role, memberships__is_active=True
+    )
+
+
+def has_role(*, user: User, role: str, practice: Practice | None = None) -> bool:
+    memberships = memberships_of(user=user).filter(role=role)
+    if practice is not None:
+        memberships = memberships.filter(practice=practice)
+    return memberships.exists()
+
+
+def client_list(*, user: User) -> QuerySet[Client]:
+    return Client.objects.filter(
+        care_team_members__clinician=user,
+        practice__in=practices_where(user=user, role=Role.CLINICIAN),
+    )
+
+
+def session_list(*, user: User, client: Client | None = None) -> QuerySet[TherapySession]:
+    sessions = TherapySession.objects.filter(client__in=client_list(user=user))
+    if client is not None:
+        sessions = sessions.filter(client=client)
+    return sessions
+
+
+def progress_note_list(*, user: User) -> QuerySet[ProgressNote]:
+    return ProgressNote.objects.filter(session__client__in=client_list(user=user))
+
+
+def addendum_list(*, user: User, note: ProgressNote | None = None) -> QuerySet[NoteAddendum]:
+    addenda = NoteAddendum.objects.filter(note__session__client__in=client_list(user=user))
+    if note is not None:
+        addenda = addenda.filter(note=note)
+    return addenda
+
+
+def process_note_list(*, user: User) -> QuerySet[ProcessNote]:
+    """The author's own process notes, in practices where they still practise."""
+    return ProcessNote.objects.filter(
+        author=user, practice__in=practices_where(user=user, role=Role.CLINICIAN)
+    )
+
+
+def measure_list(*, user: User, measure_model: type, client: Client | None = None) -> QuerySet:
+    measures = measure_model.objects.filter(client__in=client_list(user=user))
+    if client is not None:
+        measures = measures.filter(client=client)
+    return measures
+
+
+def supervisees_of(*, user: User, practice: Practice) -> QuerySet[User]:
+    """Clinicians this supervisor is assigned to in the practice, while both roles are live."""
+    if not has_role(user=user, role=Role.SUPERVISOR, practice=practice):
+        return User.objects.none()
+    return User.objects.filter(
+        is_active=True,
+        supervisors_assigned__supervisor=user,
+        supervisors_assigned__practice=practice,
+        memberships__practice=practice,
+        memberships__role=Role.CLINICIAN,
+        memberships__is_active=True,
+    ).distinct()

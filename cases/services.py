@@ -1,0 +1,411 @@
+"""Every write of the cases app. Keyword-only, validated, atomic; errors are Django's
+``ValidationError`` and ``PermissionDenied`` with the messages in ``cases.errors``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from cases import errors
+from cases.choices import NOTE_SECTIONS, Attendance, ClientStatus, NoteStatus, Role
+from cases.models import (
+    MEASURE_MODELS,
+    CareTeamMember,
+    Client,
+    Membership,
+    NoteAddendum,
+    Practice,
+    ProcessNote,
+    ProgressNote,
+    SupervisionAssignment,
+    TherapySession,
+    User,
+)
+from cases.signals import measure_recorded
+
+# Crockford's base32 without the letters that read as digits: codes are read aloud and typed.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_ATTEMPTS = 5
+
+
+def _save(instance: Model, **full_clean_kwargs: Any) -> None:
+    instance.full_clean(**full_clean_kwargs)
+    instance.save()
+
+
+def _require_member(*, practice: Practice, user: User, role: str) -> None:
+    if not Membership.objects.filter(
+        practice=practice, user=user, role=role, is_active=True, user__is_active=True
+    ).exists():
+        raise ValidationError(errors.NOT_A_MEMBER.format(role=role.replace("_", " ")))
+
+
+# --- Practice and people ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_grant(*, practice: Practice, user: User, role: str) -> Membership:
+    membership, _ = Membership.objects.get_or_create(practice=practice, user=user, role=role)
+    if not membership.is_active:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, membership: Membership) -> Membership:
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    return membership
+
+
+@transaction.atomic
+def supervision_assign(
+    *, practice: Practice, supervisor: User, clinician: User
+) -> SupervisionAssignment:
+    if supervisor.pk == clinician.pk:
+        raise ValidationError(errors.SUPERVISE_SELF)
+    _require_member(practice=practice, user=supervisor, role=Role.SUPERVISOR)
+    _require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
+    assignment, _ = SupervisionAssignment.objects.get_or_create(
+        practice=practice, supervisor=supervisor, clinician=clinician
+    )
+    return assignment
+
+
+# --- Clients -----------------------------------------------------------------------------------
+
+
+def generate_client_code() -> str:
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{body[:4]}-{body[4:]}"
+
+
+@transaction.atomic
+def client_create(
+    *,
+    practice: Practice,
+    kind: str,
+    name: str,
+    intake_date: dt.date,
+    primary_clinician: User,
+    care_team: list[User] | tuple[User, ...] = (),
+    date_of_birth: dt.date | None = None,
+    email: str = "",
+    phone: str = "",
+) -> Client:
+    team = {primary_clinician.pk: primary_clinician, **{u.pk: u for u in care_team}}
+    for clinician in team.values():
+        _require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
+    client = Client(
+        practice=practice,
+        kind=kind,
+        name=name,
+        intake_date=intake_date,
+        primary_clinician=primary_clinician,
+        date_of_birth=date_of_birth,
+        email=email,
+        phone=phone,
+    )
+    client.full_clean(exclude=["code"], validate_unique=False)
+    # The code is random; a collision is rare, so retry rather than lock.
+    for attempt in range(CODE_ATTEMPTS):
+        client.code = generate_client_code()
+        try:
+            with transaction.atomic():
+                client.save()
+            break
+        except IntegrityError:
+            client.pk = None
+            if attempt == CODE_ATTEMPTS - 1:
+                raise
+    CareTeamMember.objects.bulk_create(
+        CareTeamMember(practice=practice, client=client, clinician=clinician)
+        for clinician in team.values()
+    )
+    return client
+
+
+CLIENT_EDITABLE_FIELDS = (
+    "kind",
+    "name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "intake_date",
+    "primary_clinician",
+)
+
+
+@transaction.atomic
+def client_update(*, client: Client, **changes: Any) -> Client:
+    unknown = set(changes) - set(CLIENT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    for field, value in changes.items():
+        setattr(client, field, value)
+    if "primary_clinician" in changes:
+        _require_member(
+            practice=client.practice, user=client.primary_clinician, role=Role.CLINICIAN
+        )
+        CareTeamMember.objects.get_or_create(
+            practice=client.practice, client=client, clinician=client.primary_clinician
+        )
+    _save(client, validate_unique=False)
+    return client
+
+
+@transaction.atomic
+def client_discharge(*, client: Client, discharge_date: dt.date) -> Client:
+    if client.status == ClientStatus.DISCHARGED:
+        raise ValidationError(errors.ALREADY_DISCHARGED)
+    if discharge_date < client.intake_date:
+        raise ValidationError({"discharge_date": errors.DISCHARGE_BEFORE_INTAKE})
+    client.status = ClientStatus.DISCHARGED
+    client.discharge_date = discharge_date
+    _save(client, validate_unique=False)
+    return client
+
+
+@transaction.atomic
+def client_reactivate(*, client: Client) -> Client:
+    if client.status != ClientStatus.DISCHARGED:
+        raise ValidationError(errors.NOT_DISCHARGED)
+    client.status = ClientStatus.ACTIVE
+    client.discharge_date = None
+    _save(client, validate_unique=False)
+    return client
+
+
+@transaction.atomic
+def care_team_add(*, client: Client, clinician: User) -> CareTeamMember:
+    _require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
+    member, _ = CareTeamMember.objects.get_or_create(
+        practice=client.practice, client=client, clinician=clinician
+    )
+    return member
+
+
+@transaction.atomic
+def care_team_remove(*, client: Client, clinician: User) -> None:
+    if client.primary_clinician_id == clinician.pk:
+        raise ValidationError(errors.PRIMARY_NOT_REMOVABLE)
+    CareTeamMember.objects.filter(client=client, clinician=clinician).delete()
+
+
+# --- Sessions ----------------------------------------------------------------------------------
+
+
+def _require_care_team(*, client: Client, clinician: User) -> None:
+    _require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
+    if not CareTeamMember.objects.filter(client=client, clinician=clinician).exists():
+        raise PermissionDenied(errors.NOT_IN_CARE_TEAM)
+
+
+@transaction.atomic
+def session_create(
+    *,
+    client: Client,
+    clinician: User,
+    starts_at: dt.datetime,
+    duration_minutes: int,
+    modality: str,
+    setting: str,
+    attendance: str = Attendance.SCHEDULED,
+) -> TherapySession:
+    if client.status == ClientStatus.DISCHARGED:
+        raise ValidationError(errors.CLIENT_DISCHARGED)
+    if timezone.is_naive(starts_at):
+        raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    _require_care_team(client=client, clinician=clinician)
+    session = TherapySession(
+        practice_id=client.practice_id,
+        client=client,
+        clinician=clinician,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        modality=modality,
+        setting=setting,
+        attendance=attendance,
+    )
+    _save(session, validate_unique=False)
+    return session
+
+
+SESSION_EDITABLE_FIELDS = ("starts_at", "duration_minutes", "modality", "setting", "attendance")
+
+
+@transaction.atomic
+def session_update(*, session: TherapySession, **changes: Any) -> TherapySession:
+    unknown = set(changes) - set(SESSION_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    if "starts_at" in changes and timezone.is_naive(changes["starts_at"]):
+        raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    for field, value in changes.items():
+        setattr(session, field, value)
+    _save(session, validate_unique=False)
+    return session
+
+
+# --- Progress notes and addenda ----------------------------------------------------------------
+
+
+def validate_sections(*, note_format: str, sections: Any) -> dict[str, str]:
+    expected = NOTE_SECTIONS.get(note_format)
+    if expected is None:
+        raise ValidationError({"format": f"“{note_format}” is not a valid note format."})
+    if not isinstance(sections, dict) or set(sections) != set(expected):
+        raise ValidationError(
+            {
+                "sections": errors.NOTE_SECTIONS_MISMATCH.format(
+                    format=note_format, expected=", ".join(expected)
+                )
+            }
+        )
+    if not all(isinstance(value, str) for value in sections.values()):
+        raise ValidationError({"sections": errors.NOTE_SECTION_NOT_TEXT})
+    return {key: sections[key] for key in expected}
+
+
+@transaction.atomic
+def note_create(
+    *, session: TherapySession, author: User, format: str, sections: dict[str, str]
+) -> ProgressNote:
+    _require_care_team(client=session.client, clinician=author)
+    if ProgressNote.objects.filter(session=session).exists():
+        raise ValidationError(errors.NOTE_EXISTS)
+    note = ProgressNote(
+        practice_id=session.practice_id,
+        session=session,
+        author=author,
+        format=format,
+        sections=validate_sections(note_format=format, sections=sections),
+    )
+    _save(note, validate_unique=False)
+    return note
+
+
+def _lock_note(note: ProgressNote) -> ProgressNote:
+    return ProgressNote.objects.select_for_update().get(pk=note.pk)
+
+
+@transaction.atomic
+def note_update(
+    *,
+    note: ProgressNote,
+    format: str | None = None,
+    sections: dict[str, str] | None = None,
+) -> ProgressNote:
+    locked = _lock_note(note)
+    if locked.status == NoteStatus.SIGNED:
+        raise ValidationError(errors.NOTE_SIGNED_IMMUTABLE)
+    new_format = format or locked.format
+    new_sections = locked.sections if sections is None else sections
+    locked.format = new_format
+    locked.sections = validate_sections(note_format=new_format, sections=new_sections)
+    _save(locked, validate_unique=False)
+    return locked
+
+
+@transaction.atomic
+def note_sign(*, note: ProgressNote, signer: User) -> ProgressNote:
+    locked = _lock_note(note)
+    if locked.status == NoteStatus.SIGNED:
+        raise ValidationError(errors.NOTE_ALREADY_SIGNED)
+    if locked.author_id != signer.pk:
+        raise PermissionDenied(errors.NOTE_SIGNER_NOT_AUTHOR)
+    if not any(value.strip() for value in locked.sections.values()):
+        raise ValidationError(errors.NOTE_EMPTY)
+    locked.status = NoteStatus.SIGNED
+    locked.signed_by = signer
+    locked.signed_at = timezone.now()
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def addendum_add(*, note: ProgressNote, author: User, reason: str, text: str) -> NoteAddendum:
+    if note.status != NoteStatus.SIGNED:
+        raise ValidationError(errors.NOTE_NOT_SIGNED)
+    _require_care_team(client=note.session.client, clinician=author)
+    addendum = NoteAddendum(
+        practice_id=note.practice_id, note=note, author=author, reason=reason, text=text
+    )
+    _save(addendum)
+    return addendum
+
+
+# --- Process notes -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def process_note_create(*, session: TherapySession, author: User, text: str) -> ProcessNote:
+    _require_care_team(client=session.client, clinician=author)
+    note = ProcessNote(practice_id=session.practice_id, session=session, author=author, text=text)
+    _save(note)
+    return note
+
+
+@transaction.atomic
+def process_note_update(*, note: ProcessNote, author: User, text: str) -> ProcessNote:
+    if note.author_id != author.pk:
+        raise PermissionDenied(errors.PROCESS_NOTE_AUTHOR_ONLY)
+    note.text = text
+    _save(note)
+    return note
+
+
+# --- Measures ----------------------------------------------------------------------------------
+
+MeasureModel = type[Model]
+# Fields a caller may give for each measure; totals and subscales are the database's.
+MEASURE_INPUT_FIELDS: dict[MeasureModel, tuple[str, ...]] = {
+    model: tuple(
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name not in {"id", "practice", "session", "client", "recorded_by", "created_at"}
+        and not f.generated
+    )
+    for model in MEASURE_MODELS
+}
+
+
+@transaction.atomic
+def measure_record(
+    *, measure_model: MeasureModel, session: TherapySession, recorded_by: User, **values: Any
+) -> Model:
+    """Record one measure for a session and derive any rupture signal it raises."""
+    unknown = set(values) - set(MEASURE_INPUT_FIELDS[measure_model])
+    if unknown:
+        raise ValidationError(
+            {field: "This field is not part of the measure." for field in unknown}
+        )
+    if session.attendance != Attendance.ATTENDED:
+        raise ValidationError(errors.MEASURE_NEEDS_ATTENDANCE)
+    _require_care_team(client=session.client, clinician=recorded_by)
+    measure = measure_model(
+        practice_id=session.practice_id,
+        session=session,
+        client_id=session.client_id,
+        recorded_by=recorded_by,
+        **values,
+    )
+    # Validating constraints here names the offending item (and the one-per-session rule)
+    # before the database is asked; the database still holds both.
+    measure.full_clean()
+    try:
+        with transaction.atomic():
+            measure.save()
+    except IntegrityError as error:
+        # A concurrent request recorded the same measure between the check and the insert.
+        raise ValidationError(errors.MEASURE_EXISTS) from error
+    measure.refresh_from_db()  # read back the scores the database computed
+    measure_recorded.send(sender=measure_model, measure=measure)
+    return measure

@@ -1,0 +1,17 @@
+"""Messages of the domain errors the ruptures services raise; tests and the API assert on them."""
+
+EPISODE_CLOSED = "This episode is {status}; closed episodes are final. Record a recurrence instead."
+TRANSITION_NOT_ALLOWED = "An episode cannot move from {old} to {new}."
+RESOLVE_NEEDS_REPAIR = "An episode is resolved through repair: record a repair attempt first."
+RECURRENCE_NEEDS_CLOSED = "Only a closed episode can recur; this one is still {status}."
+RECURRENCE_EXISTS = "This episode already has a recurrence; record the new one against it."
+SESSION_OTHER_CLIENT = "The session belongs to another client."
+DATE_BEFORE_DETECTION = "This date is before the episode was detected."
+DATE_IN_FUTURE = "This date is in the future."
+MARKERS_WRONG_SCHEME = "These markers are not {scheme} markers for a {kind} rupture: {markers}."
+STRATEGIES_WRONG_KIND = (
+    "These strategies do not apply to a rupture with the {relationship}: {items}."
+)
+SIGNAL_HANDLED = "This signal has already been {status}."
+SIGNAL_EPISODE_OTHER_CLIENT = "A signal can be linked only to an episode of the same client."
+DISMISSAL_NEEDS_REASON = "Say why the signal is dismissed."
