@@ -1,37 +1,75 @@
 """Database selection: ``DATABASE_URL`` when set, otherwise an embedded PostgreSQL.
 
 The embedded server comes from the ``pgserver`` package, which ships PostgreSQL's binaries
-as a wheel, so a fresh clone needs nothing installed by hand. Its data folder lives inside
-the project (git ignores it) and is reused across runs; the server stops when the last
-process that uses it exits.
+as a wheel, so a fresh clone needs nothing installed by hand. Its data folder (``.pgdata``,
+or ``MEND_PGDATA``) lives inside the project, git ignores it, and it is reused across runs.
+The server is shared by every process of the project that needs it and stops when the last
+of them exits.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import sys
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-EMBEDDED_DATA_DIR = Path(os.environ.get("MEND_PGDATA", BASE_DIR / ".pgdata"))
 EMBEDDED_DATABASE_NAME = "mend"
 
 
+def embedded_data_dir() -> Path:
+    return Path(os.environ.get("MEND_PGDATA") or BASE_DIR / ".pgdata")
+
+
+def _forget_dead_processes(data_dir: Path) -> None:
+    """pgserver counts the processes using the server in a file and stops the server when the
+    last one exits; a process killed outright never leaves that list, and the server would
+    then never stop. Drop the ones that are gone."""
+    import psutil
+
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so pgserver's exit hook stops the server cleanly.
+    Servers that manage their own signals (gunicorn) replace this handler later."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def embedded_database_url() -> str:
+    # pgserver keeps its lock under the user's runtime folder and warns when there is none.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver  # imported lazily: deployments with DATABASE_URL never start it
 
-    server = pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode="stop")
+    data_dir = embedded_data_dir()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_processes(data_dir)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    _exit_on_sigterm()
     # The name is a constant of this module, not input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE_NAME}';")  # noqa: S608
-    if "(1 row)" not in exists:
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE_NAME}';"  # noqa: S608
+    if "(1 row)" not in server.psql(query):
         server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE_NAME};")
     return server.get_uri(EMBEDDED_DATABASE_NAME)
 
 
 def database_config(*, conn_max_age: int = 60) -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or embedded_database_url()
-    config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
-    config.setdefault("OPTIONS", {})
-    return dict(config)
+    return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
