@@ -8,6 +8,7 @@ are held to one practice by composite foreign keys (see migration ``0002_same_pr
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pgtrigger
 from django.conf import settings
@@ -36,7 +37,7 @@ MIN_CELL_SIZE_FLOOR = 5
 class User(AbstractUser):
     """A person who signs in. What they may see comes from their memberships."""
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
         db_table = "cases_user"
 
@@ -160,7 +161,7 @@ class Client(models.Model):
     primary_clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="primary_clients"
     )
-    care_team = models.ManyToManyField(
+    care_team: models.ManyToManyField = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_clients"
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -416,7 +417,10 @@ class ProcessNote(models.Model):
 
 # --- Measures -------------------------------------------------------------------------------
 
-DECIMAL_ITEM = {"max_digits": 3, "decimal_places": 1}
+
+def _score_field() -> models.DecimalField:
+    """A 0–10 item or 0–40 total with one decimal, as the SRS and ORS are scored."""
+    return models.DecimalField(max_digits=3, decimal_places=1)
 
 
 class SessionMeasure(models.Model):
@@ -445,8 +449,8 @@ def _item_range(prefix: str, fields: list[str], low: int, high: int) -> models.C
     return models.CheckConstraint(condition=condition, name=f"{prefix}_items_range")
 
 
-def _sum(*fields: str) -> models.Expression:
-    expression: models.Expression = F(fields[0])
+def _sum(*fields: str) -> Any:
+    expression: Any = F(fields[0])
     for field in fields[1:]:
         expression = expression + F(field)
     return expression
@@ -465,13 +469,13 @@ WAI_SUBSCALES = {
 class SessionRatingScale(SessionMeasure):
     """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
 
-    relationship = models.DecimalField(**DECIMAL_ITEM)
-    goals_and_topics = models.DecimalField(**DECIMAL_ITEM)
-    approach_or_method = models.DecimalField(**DECIMAL_ITEM)
-    overall = models.DecimalField(**DECIMAL_ITEM)
+    relationship = _score_field()
+    goals_and_topics = _score_field()
+    approach_or_method = _score_field()
+    overall = _score_field()
     total = models.GeneratedField(
         expression=_sum(*SRS_ITEMS),
-        output_field=models.DecimalField(**DECIMAL_ITEM),
+        output_field=_score_field(),
         db_persist=True,
     )
 
@@ -495,13 +499,13 @@ class OutcomeRatingScale(SessionMeasure):
 
     CLINICAL_CUTOFF = Decimal("25")
 
-    individually = models.DecimalField(**DECIMAL_ITEM)
-    interpersonally = models.DecimalField(**DECIMAL_ITEM)
-    socially = models.DecimalField(**DECIMAL_ITEM)
-    overall = models.DecimalField(**DECIMAL_ITEM)
+    individually = _score_field()
+    interpersonally = _score_field()
+    socially = _score_field()
+    overall = _score_field()
     total = models.GeneratedField(
         expression=_sum(*ORS_ITEMS),
-        output_field=models.DecimalField(**DECIMAL_ITEM),
+        output_field=_score_field(),
         db_persist=True,
     )
 

@@ -17,6 +17,7 @@ from cases.models import (
     Practice,
     ProcessNote,
     ProgressNote,
+    SessionMeasure,
     TherapySession,
     User,
 )
@@ -75,8 +76,10 @@ def process_note_list(*, user: User) -> QuerySet[ProcessNote]:
     )
 
 
-def measure_list(*, user: User, measure_model: type, client: Client | None = None) -> QuerySet:
-    measures = measure_model.objects.filter(client__in=client_list(user=user))
+def measure_list(
+    *, user: User, measure_model: type[SessionMeasure], client: Client | None = None
+) -> QuerySet[SessionMeasure]:
+    measures = measure_model._default_manager.filter(client__in=client_list(user=user))
     if client is not None:
         measures = measures.filter(client=client)
     return measures

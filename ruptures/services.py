@@ -81,10 +81,11 @@ def scheme_for(relationship: str) -> str:
 def allowed_markers(*, scheme: str, kind: str) -> tuple[str, ...]:
     if scheme == MarkerScheme.RELATIONAL_SIGNS:
         return RELATIONAL_MARKERS
-    return {
-        RuptureKind.WITHDRAWAL: WITHDRAWAL_MARKERS,
-        RuptureKind.CONFRONTATION: CONFRONTATION_MARKERS,
-    }.get(kind, WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS)
+    if kind == RuptureKind.WITHDRAWAL:
+        return WITHDRAWAL_MARKERS
+    if kind == RuptureKind.CONFRONTATION:
+        return CONFRONTATION_MARKERS
+    return WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS
 
 
 def _check_markers(episode: RuptureEpisode) -> None:
@@ -489,7 +490,7 @@ WHERE e.status = 'open'
   AND NOT EXISTS (SELECT 1 FROM ruptures_repairattempt r WHERE r.episode_id = e.id) {scope}
 """
 
-SIGNAL_RULE_SQL = {
+SIGNAL_RULE_SQL: dict[str, tuple[str, str]] = {
     SignalRule.SRS_ALERT: (_SRS_ALERT, "m"),
     SignalRule.PSQ_RUPTURE: (_PSQ_RUPTURE, "m"),
     SignalRule.ORS_DETERIORATION: (_ORS_DETERIORATION, "m"),
@@ -497,7 +498,7 @@ SIGNAL_RULE_SQL = {
     SignalRule.UNREPAIRED_EPISODE: (_UNREPAIRED_EPISODE, "e"),
 }
 
-MEASURE_RULES = {
+MEASURE_RULES: dict[type, tuple[str, ...]] = {
     SessionRatingScale: (SignalRule.SRS_ALERT,),
     OutcomeRatingScale: (SignalRule.ORS_DETERIORATION,),
     PostSessionQuestionnaire: (SignalRule.PSQ_RUPTURE,),
