@@ -49,17 +49,35 @@ class Practice(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
     # Trends: a cell built from fewer distinct clients than this is suppressed.
-    min_cell_size = models.PositiveSmallIntegerField(default=11)
-    # Retention: years after the last service before a record may be purged.
-    retention_years = models.PositiveSmallIntegerField(default=7)
-    # Signals: the thresholds of DESIGN.md's five rules.
-    srs_cutoff = models.DecimalField(max_digits=3, decimal_places=1, default=Decimal("36.0"))
-    ors_reliable_change = models.DecimalField(
-        max_digits=3, decimal_places=1, default=Decimal("5.0")
+    min_cell_size = models.PositiveSmallIntegerField(
+        default=11, validators=[MinValueValidator(MIN_CELL_SIZE_FLOOR), MaxValueValidator(1000)]
     )
-    repeat_rupture_count = models.PositiveSmallIntegerField(default=3)
-    repeat_rupture_window_days = models.PositiveSmallIntegerField(default=90)
-    unrepaired_episode_days = models.PositiveSmallIntegerField(default=30)
+    # Retention: years after the last service before a record may be purged.
+    retention_years = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    # Signals: the thresholds of DESIGN.md's five rules.
+    srs_cutoff = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal("36.0"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(40))],
+    )
+    ors_reliable_change = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal("5.0"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal(40))],
+    )
+    repeat_rupture_count = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(2), MaxValueValidator(100)]
+    )
+    repeat_rupture_window_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(3660)]
+    )
+    unrepaired_episode_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(3660)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -418,9 +436,25 @@ class ProcessNote(models.Model):
 # --- Measures -------------------------------------------------------------------------------
 
 
-def _score_field() -> models.DecimalField:
-    """A 0–10 item or 0–40 total with one decimal, as the SRS and ORS are scored."""
+def _item_field() -> models.DecimalField:
+    """A 0–10 SRS or ORS item with one decimal."""
+    return models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(10))],
+    )
+
+
+def _total_field() -> models.DecimalField:
     return models.DecimalField(max_digits=3, decimal_places=1)
+
+
+def _rating_field(*, low: int = 1, high: int = 5, null: bool = False) -> Any:
+    return models.PositiveSmallIntegerField(
+        null=null,
+        blank=null,
+        validators=[MinValueValidator(low), MaxValueValidator(high)],
+    )
 
 
 class SessionMeasure(models.Model):
@@ -469,13 +503,13 @@ WAI_SUBSCALES = {
 class SessionRatingScale(SessionMeasure):
     """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
 
-    relationship = _score_field()
-    goals_and_topics = _score_field()
-    approach_or_method = _score_field()
-    overall = _score_field()
+    relationship = _item_field()
+    goals_and_topics = _item_field()
+    approach_or_method = _item_field()
+    overall = _item_field()
     total = models.GeneratedField(
         expression=_sum(*SRS_ITEMS),
-        output_field=_score_field(),
+        output_field=_total_field(),
         db_persist=True,
     )
 
@@ -499,13 +533,13 @@ class OutcomeRatingScale(SessionMeasure):
 
     CLINICAL_CUTOFF = Decimal("25")
 
-    individually = _score_field()
-    interpersonally = _score_field()
-    socially = _score_field()
-    overall = _score_field()
+    individually = _item_field()
+    interpersonally = _item_field()
+    socially = _item_field()
+    overall = _item_field()
     total = models.GeneratedField(
         expression=_sum(*ORS_ITEMS),
-        output_field=_score_field(),
+        output_field=_total_field(),
         db_persist=True,
     )
 
@@ -533,8 +567,8 @@ class PostSessionQuestionnaire(SessionMeasure):
 
     respondent = models.CharField(max_length=10, choices=Respondent.choices)
     rupture_experienced = models.BooleanField()
-    tension = models.PositiveSmallIntegerField(null=True, blank=True)
-    resolution = models.PositiveSmallIntegerField(null=True, blank=True)
+    tension = _rating_field(null=True)
+    resolution = _rating_field(null=True)
 
     class Meta:
         constraints = [
@@ -571,18 +605,18 @@ class WorkingAllianceInventory(SessionMeasure):
     respondent = models.CharField(
         max_length=10, choices=Respondent.choices, default=Respondent.CLIENT
     )
-    item_1 = models.PositiveSmallIntegerField()
-    item_2 = models.PositiveSmallIntegerField()
-    item_3 = models.PositiveSmallIntegerField()
-    item_4 = models.PositiveSmallIntegerField()
-    item_5 = models.PositiveSmallIntegerField()
-    item_6 = models.PositiveSmallIntegerField()
-    item_7 = models.PositiveSmallIntegerField()
-    item_8 = models.PositiveSmallIntegerField()
-    item_9 = models.PositiveSmallIntegerField()
-    item_10 = models.PositiveSmallIntegerField()
-    item_11 = models.PositiveSmallIntegerField()
-    item_12 = models.PositiveSmallIntegerField()
+    item_1 = _rating_field()
+    item_2 = _rating_field()
+    item_3 = _rating_field()
+    item_4 = _rating_field()
+    item_5 = _rating_field()
+    item_6 = _rating_field()
+    item_7 = _rating_field()
+    item_8 = _rating_field()
+    item_9 = _rating_field()
+    item_10 = _rating_field()
+    item_11 = _rating_field()
+    item_12 = _rating_field()
     task = models.GeneratedField(
         expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["task"]]),
         output_field=models.PositiveSmallIntegerField(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -77,6 +78,32 @@ def supervision_assign(
         practice=practice, supervisor=supervisor, clinician=clinician
     )
     return assignment
+
+
+PRACTICE_SETTINGS_FIELDS = (
+    "name",
+    "timezone",
+    "min_cell_size",
+    "retention_years",
+    "srs_cutoff",
+    "ors_reliable_change",
+    "repeat_rupture_count",
+    "repeat_rupture_window_days",
+    "unrepaired_episode_days",
+)
+
+
+@transaction.atomic
+def practice_update_settings(*, practice: Practice, **changes: Any) -> Practice:
+    unknown = set(changes) - set(PRACTICE_SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    if "timezone" in changes and changes["timezone"] not in zoneinfo.available_timezones():
+        raise ValidationError({"timezone": errors.UNKNOWN_TIMEZONE})
+    for field, value in changes.items():
+        setattr(practice, field, value)
+    _save(practice, validate_unique=False)
+    return practice
 
 
 # --- Clients -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -85,7 +86,9 @@ class RuptureEpisode(models.Model):
     factors = ArrayField(
         models.CharField(max_length=20, choices=Factor.choices), default=list, blank=True
     )
-    intensity = models.PositiveSmallIntegerField()
+    intensity = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     detected_on = models.DateField()
     source = models.CharField(max_length=20, choices=EpisodeSource.choices)
     description = models.TextField(blank=True)
@@ -210,7 +213,9 @@ class RepairAttempt(models.Model):
         models.CharField(max_length=40, choices=Strategy.choices), default=list, blank=True
     )
     outcome = models.CharField(max_length=20, choices=RepairOutcome.choices)
-    resolution_rating = models.PositiveSmallIntegerField()
+    resolution_rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     note = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from config.database import database_config
@@ -35,6 +36,12 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "pgtrigger",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    "knox",
+    "axes",
     "cases",
     "ruptures",
     "api",
@@ -42,12 +49,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.RequestSizeLimitMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "api.middleware.NoStoreMiddleware",
+    # Last, so that it sees the outcome of authentication (django-axes' documentation).
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out accounts and addresses before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,11 +108,102 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Bodies above this answer 413 before anything reads them (api.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(256 * 1024)))
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "api.filters.StrictOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_ANON", "60/min"),
+        "user": os.environ.get("THROTTLE_USER", "600/min"),
+        "login": os.environ.get("THROTTLE_LOGIN", "10/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "api.schema.RoleAwareAutoSchema",
+    "EXCEPTION_HANDLER": "api.exception_handlers.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NON_FIELD_ERRORS_KEY": "non_field_errors",
+}
+
+# Tokens: idle expiry 30 minutes (renewed on use, at most one write a minute), absolute expiry
+# 12 hours, stored as SHA-512 digests (django-rest-knox).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(minutes=30),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(hours=12),
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": 20,
+}
+
+# Brute force (django-axes): 5 failures lock the account, and separately the address, for a
+# finite cool-off; the lockout answers 429.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "api.authentication.lockout_response"
+AXES_VERBOSE = False
+# The client address for lockouts: REMOTE_ADDR unless a trusted proxy count is configured, so
+# a forged X-Forwarded-For cannot dodge the per-address lockout.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mend API",
+    "DESCRIPTION": (
+        "Case notes for psychotherapists with rupture and repair as first-class structure. "
+        "Authenticate with `Authorization: Token <token>` from `POST /api/v1/auth/login/`. "
+        "Every 4xx answers in one error format (see `Error`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's scripts are served by Mend itself, not fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ClientKindEnum": "cases.choices.ClientKind",
+        "RuptureKindEnum": "ruptures.choices.RuptureKind",
+        "ModalityEnum": "cases.choices.Modality",
+        "EpisodeStatusEnum": "ruptures.choices.EpisodeStatus",
+        "ClientStatusEnum": "cases.choices.ClientStatus",
+        "NoteStatusEnum": "cases.choices.NoteStatus",
+        "SignalStatusEnum": "ruptures.choices.SignalStatus",
+        "RepairOutcomeEnum": "ruptures.choices.RepairOutcome",
+        "InitiatorEnum": "ruptures.choices.Initiator",
+        "RespondentEnum": "cases.choices.Respondent",
+        "RelationshipEnum": "ruptures.choices.Relationship",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,38 @@
+"""Token authentication for a browser frontend (django-rest-knox) and the lockout answer.
+
+Knox stores only a SHA-512 digest of each token, expires a token after 30 idle minutes and
+12 hours in all (settings ``REST_KNOX``), and refuses the tokens of deactivated users.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework import exceptions
+
+from api import errors
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token: bytes) -> Any:
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # Knox decodes the header without guarding; garbage is a bad token, not a crash.
+            raise exceptions.AuthenticationFailed("Invalid token.") from error
+        return super().authenticate_credentials(token)
+
+
+def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = JsonResponse(
+        errors.error_body(
+            status=429, code="locked_out", detail=errors.LOCKED_OUT.format(minutes=minutes)
+        ),
+        status=429,
+    )
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

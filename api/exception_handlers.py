@@ -1,0 +1,106 @@
+"""Maps every error the API can meet to the one error format of ``api.errors``.
+
+Domain errors (Django's ``ValidationError`` and ``PermissionDenied`` from the services) are
+translated here and nowhere else. Database errors that bad input can still reach (a value out
+of a column's range, a race on a unique row) become 400 and 409 rather than 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from api import errors
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = errors.CONFLICT
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(errors.NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, DataError):
+        return exceptions.ValidationError(
+            {"non_field_errors": ["A value is out of range or malformed."]}
+        )
+    if isinstance(exc, IntegrityError):
+        return Conflict()
+    return exc
+
+
+def flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
+    """DRF's nested error details as a flat list of ``{field, code, message}``."""
+    if isinstance(detail, dict):
+        return [
+            item
+            for key, value in detail.items()
+            for item in flatten(value, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return [
+                {
+                    "field": path or "non_field_errors",
+                    "code": getattr(item, "code", "invalid"),
+                    "message": str(item),
+                }
+                for item in detail
+            ]
+        return [
+            item
+            for index, value in enumerate(detail)
+            for item in flatten(value, f"{path}.{index}" if path else str(index))
+        ]
+    return [
+        {
+            "field": path or "non_field_errors",
+            "code": getattr(detail, "code", "invalid"),
+            "message": str(detail),
+        }
+    ]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _translate(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real server error: Django's handler500 answers in the same format
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = errors.error_body(
+            status=response.status_code,
+            code="invalid",
+            detail=errors.VALIDATION_FAILED,
+            errors=flatten(exc.detail),
+        )
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        response.data = errors.error_body(
+            status=response.status_code,
+            code=getattr(detail, "code", None) or exc.default_code,
+            detail=str(detail),
+        )
+    return response

@@ -1,0 +1,189 @@
+"""Query filters of the list endpoints (django-filter). Ids filter the caller's own scope and
+never reveal whether a row outside it exists."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django import forms
+
+from cases.choices import Attendance, ClientKind, ClientStatus, Modality, NoteFormat, NoteStatus
+from cases.choices import Setting as SessionSetting
+from cases.models import (
+    Client,
+    Membership,
+    ProcessNote,
+    ProgressNote,
+    SupervisionAssignment,
+    TherapySession,
+)
+from ruptures.choices import (
+    EpisodeSource,
+    EpisodeStatus,
+    Factor,
+    Initiator,
+    Marker,
+    Moment,
+    Relationship,
+    RepairOutcome,
+    RuptureKind,
+    SignalRule,
+    SignalStatus,
+)
+from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+
+
+class IdFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class ClientFilter(filters.FilterSet):
+    practice = IdFilter(field_name="practice_id")
+    primary_clinician = IdFilter(field_name="primary_clinician_id")
+    status = filters.ChoiceFilter(choices=ClientStatus.choices)
+    kind = filters.ChoiceFilter(choices=ClientKind.choices)
+
+    class Meta:
+        model = Client
+        fields = ["practice", "primary_clinician", "status", "kind"]
+
+
+class TherapySessionFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    clinician = IdFilter(field_name="clinician_id")
+    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    attendance = filters.MultipleChoiceFilter(choices=Attendance.choices)
+    modality = filters.ChoiceFilter(choices=Modality.choices)
+    setting = filters.ChoiceFilter(choices=SessionSetting.choices)
+
+    class Meta:
+        model = TherapySession
+        fields = [
+            "client",
+            "clinician",
+            "starts_after",
+            "starts_before",
+            "attendance",
+            "modality",
+            "setting",
+        ]
+
+
+class ProgressNoteFilter(filters.FilterSet):
+    client = IdFilter(field_name="session__client_id")
+    session = IdFilter(field_name="session_id")
+    status = filters.ChoiceFilter(choices=NoteStatus.choices)
+    format = filters.ChoiceFilter(choices=NoteFormat.choices)
+
+    class Meta:
+        model = ProgressNote
+        fields = ["client", "session", "status", "format"]
+
+
+class ProcessNoteFilter(filters.FilterSet):
+    session = IdFilter(field_name="session_id")
+
+    class Meta:
+        model = ProcessNote
+        fields = ["session"]
+
+
+class MeasureFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    session = IdFilter(field_name="session_id")
+
+
+def measure_filterset(measure_model: type) -> type[filters.FilterSet]:
+    meta = type("Meta", (), {"model": measure_model, "fields": ["client", "session"]})
+    return type(f"{measure_model.__name__}Filter", (MeasureFilter,), {"Meta": meta})
+
+
+class RuptureEpisodeFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    session = IdFilter(field_name="session_id")
+    status = filters.MultipleChoiceFilter(choices=EpisodeStatus.choices)
+    relationship = filters.MultipleChoiceFilter(choices=Relationship.choices)
+    kind = filters.MultipleChoiceFilter(choices=RuptureKind.choices)
+    moment = filters.MultipleChoiceFilter(choices=Moment.choices)
+    source = filters.ChoiceFilter(choices=EpisodeSource.choices)
+    marker = filters.ChoiceFilter(
+        choices=Marker.choices, method="filter_contains", label="Has this marker"
+    )
+    factor = filters.ChoiceFilter(
+        choices=Factor.choices, method="filter_contains", label="Has this factor"
+    )
+    detected_after = filters.DateFilter(field_name="detected_on", lookup_expr="gte")
+    detected_before = filters.DateFilter(field_name="detected_on", lookup_expr="lte")
+
+    class Meta:
+        model = RuptureEpisode
+        fields = [
+            "client",
+            "session",
+            "status",
+            "relationship",
+            "kind",
+            "moment",
+            "source",
+            "marker",
+            "factor",
+            "detected_after",
+            "detected_before",
+        ]
+
+    def filter_contains(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        column = "markers" if name == "marker" else "factors"
+        return queryset.filter(**{f"{column}__contains": [value]})
+
+
+class RepairAttemptFilter(filters.FilterSet):
+    episode = IdFilter(field_name="episode_id")
+    client = IdFilter(field_name="client_id")
+    outcome = filters.MultipleChoiceFilter(choices=RepairOutcome.choices)
+    initiator = filters.ChoiceFilter(choices=Initiator.choices)
+    attempted_after = filters.DateFilter(field_name="attempted_on", lookup_expr="gte")
+    attempted_before = filters.DateFilter(field_name="attempted_on", lookup_expr="lte")
+
+    class Meta:
+        model = RepairAttempt
+        fields = [
+            "episode",
+            "client",
+            "outcome",
+            "initiator",
+            "attempted_after",
+            "attempted_before",
+        ]
+
+
+class RuptureSignalFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    status = filters.MultipleChoiceFilter(choices=SignalStatus.choices)
+    rule = filters.MultipleChoiceFilter(choices=SignalRule.choices)
+    raised_after = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    raised_before = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="lt")
+
+    class Meta:
+        model = RuptureSignal
+        fields = ["client", "status", "rule", "raised_after", "raised_before"]
+
+
+class MembershipFilter(filters.FilterSet):
+    practice = IdFilter(field_name="practice_id")
+    user = IdFilter(field_name="user_id")
+    role = filters.ChoiceFilter(choices=Membership._meta.get_field("role").choices)
+    is_active = filters.BooleanFilter()
+
+    class Meta:
+        model = Membership
+        fields = ["practice", "user", "role", "is_active"]
+
+
+class SupervisionAssignmentFilter(filters.FilterSet):
+    practice = IdFilter(field_name="practice_id")
+    supervisor = IdFilter(field_name="supervisor_id")
+    clinician = IdFilter(field_name="clinician_id")
+
+    class Meta:
+        model = SupervisionAssignment
+        fields = ["practice", "supervisor", "clinician"]

@@ -1,0 +1,49 @@
+"""Role permissions. Roles gate whole endpoints (403); which rows a caller reaches is the
+selectors' business (404 outside scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from cases.choices import Role
+from cases.selectors import memberships_of
+
+
+def roles_of(request: Request) -> set[str]:
+    """The caller's active roles in any practice, read once per request."""
+    cached = getattr(request, "_mend_roles", None)
+    if cached is None:
+        user = request.user
+        cached = (
+            set(memberships_of(user=user).values_list("role", flat=True))
+            if user is not None and user.is_authenticated
+            else set()
+        )
+        request._mend_roles = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class _HasRole(BasePermission):
+    role: str = ""
+    message = ""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return self.role in roles_of(request)
+
+
+class IsClinician(_HasRole):
+    role = Role.CLINICIAN
+    message = "Only clinicians work with client records."
+
+
+class IsPracticeAdmin(_HasRole):
+    role = Role.PRACTICE_ADMIN
+    message = "Only practice admins manage the practice."
+
+
+class IsSupervisor(_HasRole):
+    role = Role.SUPERVISOR
+    message = "Only supervisors read trends."

@@ -1,0 +1,73 @@
+"""OpenAPI generation (drf-spectacular): every operation says who may call it, and every
+error response is described in the one error format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+ERROR_STATUSES = {
+    "400": "The request is not valid; `errors` names each field.",
+    "401": "No valid token: log in again.",
+    "403": "The caller's roles have no business with this endpoint.",
+    "404": "No such record in the caller's scope.",
+    "405": "Method not allowed.",
+    "413": "The body is too large.",
+    "415": "Send `Content-Type: application/json`.",
+    "429": "Too many requests, or login locked out for a while.",
+}
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = ErrorItemSerializer(many=True)
+
+
+class RoleAwareAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        description = super().get_description()
+        roles = getattr(self.view, "allowed_roles", "")
+        if roles:
+            description = f"{description}\n\n**Who may call:** {roles}.".strip()
+        return description
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            roles = getattr(self.view, "allowed_roles", "")
+            if roles:
+                operation["x-roles"] = roles
+        return operation
+
+    def _get_response_bodies(self, direction: str = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        error = self._get_response_for_code(ErrorSerializer, "400")
+        for code, description in ERROR_STATUSES.items():
+            if code == "401" and not self.get_auth():
+                continue
+            responses.setdefault(code, {**error, "description": description})
+        return responses
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <token>`, the token from `POST /api/v1/auth/login/`.",
+        }

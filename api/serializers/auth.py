@@ -1,0 +1,17 @@
+from rest_framework import serializers
+
+from api.serializers.base import StrictSerializer
+from api.serializers.people import MeSerializer
+
+
+class LoginSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    expiry = serializers.DateTimeField(
+        help_text="When the token expires if unused; each use renews it, up to 12 hours in all."
+    )
+    user = MeSerializer()

@@ -1,0 +1,72 @@
+"""What every Mend serializer shares: strict input, aware datetimes, services for writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from rest_framework import serializers
+
+from api import errors
+
+
+class StrictInputMixin:
+    """Refuse unknown and server-owned fields on write with a 400 that names them, instead
+    of DRF's silent ignore: a frontend that sends ``status`` or ``total`` should learn at once
+    that it is not applied. Fields listed in ``Meta.create_only_fields`` are writable on create
+    and read-only afterwards."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]
+        if getattr(self, "instance", None) is not None:
+            for name in getattr(getattr(self, "Meta", None), "create_only_fields", ()):
+                if name in fields:
+                    fields[name].read_only = True
+        return fields
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            fields = self.fields  # type: ignore[attr-defined]
+            problems: dict[str, list[str]] = {}
+            for key in data:
+                field = fields.get(key)
+                if field is None:
+                    problems[str(key)] = [errors.UNKNOWN_FIELD]
+                elif field.read_only:
+                    problems[str(key)] = [errors.READ_ONLY_FIELD]
+            if problems:
+                raise serializers.ValidationError(problems)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A datetime that must carry its time zone: a session at "10:00" is ambiguous across a
+    practice's clinicians and daylight-saving changes, so a naive time is refused."""
+
+    default_error_messages = {"naive": errors.NAIVE_DATETIME}
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if timezone.is_naive(value):
+            self.fail("naive")
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+
+
+class StrictSerializer(StrictInputMixin, serializers.Serializer):
+    """For action bodies that are not a model (a discharge date, a dismissal reason)."""
+
+
+class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+    @property
+    def user(self) -> Any:
+        return self.context["request"].user

@@ -1,0 +1,270 @@
+"""Serializers of the cases app's resources. Writes go through ``cases.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.serializers.base import StrictModelSerializer, StrictSerializer
+from api.serializers.fields import ScopedPrimaryKeyField
+from cases import selectors, services
+from cases.choices import Role
+from cases.models import (
+    Client,
+    NoteAddendum,
+    OutcomeRatingScale,
+    PostSessionQuestionnaire,
+    Practice,
+    ProcessNote,
+    ProgressNote,
+    SessionRatingScale,
+    TherapySession,
+    User,
+    WorkingAllianceInventory,
+)
+
+
+def _clinician_practices(*, user: User) -> Any:
+    return selectors.practices_where(user=user, role=Role.CLINICIAN)
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    """A colleague as the API shows them: no contact details."""
+
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+        read_only_fields = fields
+
+    def get_name(self, user: User) -> str:
+        return user.get_full_name() or user.username
+
+
+class ClientSerializer(StrictModelSerializer):
+    practice = ScopedPrimaryKeyField(model=Practice, selector=_clinician_practices)
+    primary_clinician = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        help_text="A clinician of the practice; the caller when omitted.",
+    )
+    care_team = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "practice",
+            "code",
+            "kind",
+            "name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "status",
+            "intake_date",
+            "discharge_date",
+            "primary_clinician",
+            "care_team",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["code", "status", "discharge_date", "created_at", "updated_at"]
+        create_only_fields = ["practice"]
+
+    def get_care_team(self, client: Client) -> list[dict[str, Any]]:
+        members = [member.clinician for member in client.care_team_members.all()]
+        return PersonSerializer(members, many=True).data  # type: ignore[return-value]
+
+    def create(self, validated_data: dict[str, Any]) -> Client:
+        primary = validated_data.pop("primary_clinician", None) or self.user
+        # The clinician who registers a client keeps access to them.
+        return services.client_create(
+            primary_clinician=primary, care_team=[self.user], **validated_data
+        )
+
+    def update(self, instance: Client, validated_data: dict[str, Any]) -> Client:
+        return services.client_update(client=instance, **validated_data)
+
+
+class ClientDischargeSerializer(StrictSerializer):
+    discharge_date = serializers.DateField()
+
+
+class CareTeamAddSerializer(StrictSerializer):
+    clinician = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+
+
+class TherapySessionSerializer(StrictModelSerializer):
+    client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
+    clinician = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        help_text="A clinician on the client's care team; the caller when omitted.",
+    )
+    has_progress_note = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TherapySession
+        fields = [
+            "id",
+            "client",
+            "clinician",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "setting",
+            "attendance",
+            "has_progress_note",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        create_only_fields = ["client", "clinician"]
+        extra_kwargs = {"duration_minutes": {"min_value": 1, "max_value": 600}}
+
+    def get_has_progress_note(self, session: TherapySession) -> bool:
+        return hasattr(session, "progress_note")
+
+    def create(self, validated_data: dict[str, Any]) -> TherapySession:
+        clinician = validated_data.pop("clinician", None) or self.user
+        return services.session_create(clinician=clinician, **validated_data)
+
+    def update(self, instance: TherapySession, validated_data: dict[str, Any]) -> TherapySession:
+        return services.session_update(session=instance, **validated_data)
+
+
+class AddendumSerializer(StrictModelSerializer):
+    class Meta:
+        model = NoteAddendum
+        fields = ["id", "author", "reason", "text", "created_at"]
+        read_only_fields = ["author", "created_at"]
+
+
+class ProgressNoteSerializer(StrictModelSerializer):
+    session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
+    sections = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=50_000),
+        help_text=(
+            "The sections of the format, each text: soap: subjective, objective, assessment, "
+            "plan; dap: data, assessment, plan; birp: behavior, intervention, response, plan; "
+            "free: text."
+        ),
+    )
+    addenda = AddendumSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProgressNote
+        fields = [
+            "id",
+            "session",
+            "author",
+            "format",
+            "sections",
+            "status",
+            "signed_by",
+            "signed_at",
+            "addenda",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "author",
+            "status",
+            "signed_by",
+            "signed_at",
+            "created_at",
+            "updated_at",
+        ]
+        create_only_fields = ["session"]
+
+    def create(self, validated_data: dict[str, Any]) -> ProgressNote:
+        return services.note_create(author=self.user, **validated_data)
+
+    def update(self, instance: ProgressNote, validated_data: dict[str, Any]) -> ProgressNote:
+        return services.note_update(note=instance, **validated_data)
+
+
+class ProcessNoteSerializer(StrictModelSerializer):
+    session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
+
+    class Meta:
+        model = ProcessNote
+        fields = ["id", "session", "text", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        create_only_fields = ["session"]
+
+    def create(self, validated_data: dict[str, Any]) -> ProcessNote:
+        return services.process_note_create(author=self.user, **validated_data)
+
+    def update(self, instance: ProcessNote, validated_data: dict[str, Any]) -> ProcessNote:
+        return services.process_note_update(note=instance, author=self.user, **validated_data)
+
+
+class MeasureSerializer(StrictModelSerializer):
+    """Items in, scores out: totals and subscales are computed by the database."""
+
+    session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
+
+    class Meta:
+        common_fields = ["id", "session", "client", "recorded_by", "created_at"]
+        read_only_fields = ["client", "recorded_by", "created_at"]
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        return services.measure_record(
+            measure_model=self.Meta.model, recorded_by=self.user, **validated_data
+        )
+
+
+class SessionRatingScaleSerializer(MeasureSerializer):
+    class Meta(MeasureSerializer.Meta):
+        model = SessionRatingScale
+        fields = [
+            *MeasureSerializer.Meta.common_fields,
+            "relationship",
+            "goals_and_topics",
+            "approach_or_method",
+            "overall",
+            "total",
+        ]
+
+
+class OutcomeRatingScaleSerializer(MeasureSerializer):
+    class Meta(MeasureSerializer.Meta):
+        model = OutcomeRatingScale
+        fields = [
+            *MeasureSerializer.Meta.common_fields,
+            "individually",
+            "interpersonally",
+            "socially",
+            "overall",
+            "total",
+        ]
+
+
+class PostSessionQuestionnaireSerializer(MeasureSerializer):
+    class Meta(MeasureSerializer.Meta):
+        model = PostSessionQuestionnaire
+        fields = [
+            *MeasureSerializer.Meta.common_fields,
+            "respondent",
+            "rupture_experienced",
+            "tension",
+            "resolution",
+        ]
+
+
+class WorkingAllianceInventorySerializer(MeasureSerializer):
+    class Meta(MeasureSerializer.Meta):
+        model = WorkingAllianceInventory
+        fields = [
+            *MeasureSerializer.Meta.common_fields,
+            "respondent",
+            *[f"item_{n}" for n in range(1, 13)],
+            "task",
+            "bond",
+            "goal",
+            "total",
+        ]

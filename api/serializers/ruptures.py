@@ -1,0 +1,180 @@
+"""Serializers of the ruptures app's resources. Writes go through ``ruptures.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.serializers.base import StrictModelSerializer, StrictSerializer
+from api.serializers.fields import ScopedPrimaryKeyField
+from cases import selectors as case_selectors
+from cases.models import Client, TherapySession
+from ruptures import selectors, services
+from ruptures.choices import Factor, Marker
+from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+
+MARKERS_HELP = (
+    "3RS markers (scheme 3rs_2015) for ruptures with the therapist, matching the kind; "
+    "relational signs (scheme relational_signs) for every other relationship."
+)
+
+
+class RuptureEpisodeSerializer(StrictModelSerializer):
+    client = ScopedPrimaryKeyField(model=Client, selector=case_selectors.client_list)
+    session = ScopedPrimaryKeyField(
+        model=TherapySession,
+        selector=case_selectors.session_list,
+        required=False,
+        allow_null=True,
+    )
+    markers = serializers.ListField(
+        child=serializers.ChoiceField(choices=Marker.choices),
+        required=False,
+        max_length=len(Marker.choices),
+        help_text=MARKERS_HELP,
+    )
+    factors = serializers.ListField(
+        child=serializers.ChoiceField(choices=Factor.choices),
+        required=False,
+        max_length=len(Factor.choices),
+    )
+    recurrence = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = RuptureEpisode
+        fields = [
+            "id",
+            "client",
+            "session",
+            "relationship",
+            "direction",
+            "kind",
+            "marker_scheme",
+            "markers",
+            "moment",
+            "factors",
+            "intensity",
+            "detected_on",
+            "source",
+            "description",
+            "status",
+            "closed_on",
+            "recurrence_of",
+            "recurrence",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "marker_scheme",
+            "status",
+            "closed_on",
+            "recurrence_of",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        create_only_fields = ["client", "relationship"]
+        extra_kwargs = {"intensity": {"min_value": 1, "max_value": 5}}
+
+    def create(self, validated_data: dict[str, Any]) -> RuptureEpisode:
+        return services.episode_open(created_by=self.user, **validated_data)
+
+    def update(self, instance: RuptureEpisode, validated_data: dict[str, Any]) -> RuptureEpisode:
+        return services.episode_update(episode=instance, user=self.user, **validated_data)
+
+
+class EpisodeCloseSerializer(StrictSerializer):
+    on_date = serializers.DateField(
+        required=False,
+        help_text="The day it closed, in the practice's time zone; today if omitted.",
+    )
+
+
+class EpisodeRecurrenceSerializer(RuptureEpisodeSerializer):
+    """A recurrence: the old episode's relationship, and its other fields as defaults."""
+
+    class Meta(RuptureEpisodeSerializer.Meta):
+        fields = [
+            field
+            for field in RuptureEpisodeSerializer.Meta.fields
+            if field not in {"client", "relationship"}
+        ]
+        create_only_fields: list[str] = []
+        extra_kwargs = {
+            **RuptureEpisodeSerializer.Meta.extra_kwargs,
+            **{
+                name: {"required": False}
+                for name in ("direction", "kind", "moment", "intensity", "source")
+            },
+        }
+
+
+class RepairAttemptSerializer(StrictModelSerializer):
+    episode = ScopedPrimaryKeyField(model=RuptureEpisode, selector=selectors.episode_list)
+    session = ScopedPrimaryKeyField(
+        model=TherapySession,
+        selector=case_selectors.session_list,
+        required=False,
+        allow_null=True,
+    )
+
+    class Meta:
+        model = RepairAttempt
+        fields = [
+            "id",
+            "episode",
+            "client",
+            "session",
+            "attempted_on",
+            "initiator",
+            "both_engaged",
+            "strategies",
+            "outcome",
+            "resolution_rating",
+            "note",
+            "recorded_by",
+            "created_at",
+        ]
+        read_only_fields = ["client", "recorded_by", "created_at"]
+        extra_kwargs = {
+            "resolution_rating": {"min_value": 1, "max_value": 5},
+            "strategies": {
+                "help_text": (
+                    "3RS resolution strategies for ruptures with the therapist; relational "
+                    "repair moves for every other relationship."
+                )
+            },
+        }
+
+    def create(self, validated_data: dict[str, Any]) -> RepairAttempt:
+        return services.repair_attempt_record(recorded_by=self.user, **validated_data)
+
+
+class RuptureSignalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RuptureSignal
+        fields = [
+            "id",
+            "client",
+            "rule",
+            "session",
+            "episode",
+            "detail",
+            "raised_at",
+            "status",
+            "linked_episode",
+            "dismissal_reason",
+            "handled_by",
+            "handled_at",
+        ]
+        read_only_fields = fields
+
+
+class SignalAcknowledgeSerializer(StrictSerializer):
+    episode = ScopedPrimaryKeyField(model=RuptureEpisode, selector=selectors.episode_list)
+
+
+class SignalDismissSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)

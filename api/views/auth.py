@@ -1,0 +1,91 @@
+"""Login and logout. Tokens are django-rest-knox tokens (hashed at rest, idle and absolute
+expiry); failed logins are counted by django-axes, which locks the account and the address."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
+from drf_spectacular.utils import extend_schema
+from knox.models import get_token_model
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from api import errors
+from api.authentication import lockout_response
+from api.serializers.auth import LoginResponseSerializer, LoginSerializer
+from api.serializers.people import MeSerializer
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    """Login attempts per address, whoever they claim to be."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_detail = errors.INVALID_CREDENTIALS
+    default_code = "invalid_credentials"
+
+
+class LoginView(APIView):
+    """Exchange a username and password for a token. An unknown user and a wrong password
+    get the same answer; repeated failures lock the account and the address (429)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+    allowed_roles = "anyone"
+
+    @extend_schema(request=LoginSerializer, responses={200: LoginResponseSerializer})
+    def post(self, request: Request) -> Response:
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        django_request = request._request
+        user = authenticate(django_request, **body.validated_data)
+        if user is None:
+            if getattr(django_request, "axes_locked_out", False):
+                return lockout_response(django_request)  # type: ignore[return-value]
+            raise InvalidCredentials()
+        token_model = get_token_model()
+        # Keep the newest tokens within the per-user limit rather than refusing a login.
+        limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+        stale = token_model.objects.filter(user=user).order_by("-created")[limit - 1 :]
+        token_model.objects.filter(pk__in=[token.pk for token in stale]).delete()
+        instance, token = token_model.objects.create(user=user)
+        user_logged_in.send(sender=user.__class__, request=django_request, user=user)
+        return Response(
+            {"token": token, "expiry": instance.expiry, "user": MeSerializer(user).data},
+            status=status.HTTP_200_OK,
+        )
+
+
+class LogoutView(APIView):
+    """Revoke the token of this request at once."""
+
+    permission_classes = [IsAuthenticated]
+    allowed_roles = "any signed-in user"
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """Revoke every token of the caller: every browser and device is signed out."""
+
+    permission_classes = [IsAuthenticated]
+    allowed_roles = "any signed-in user"
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        get_token_model().objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from api.permissions import IsClinician, IsPracticeAdmin
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """A viewset whose rows come from a selector that takes the caller, so a row outside the
+    caller's scope is absent from lists and answers 404. ``allowed_roles`` is what the schema
+    tells a frontend developer about who may call it."""
+
+    selector: ClassVar[Callable[..., QuerySet]]
+    related: ClassVar[tuple[str, ...]] = ()
+    prefetch: ClassVar[tuple[str, ...]] = ()
+    allowed_roles: ClassVar[str] = ""
+    # PUT is not offered: every edit is a partial update.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset  # schema generation: the model, no caller, no rows
+        queryset = type(self).selector(user=self.request.user)
+        if self.related:
+            queryset = queryset.select_related(*self.related)
+        if self.prefetch:
+            queryset = queryset.prefetch_related(*self.prefetch)
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "request": self.request}
+
+
+class ClinicalViewSet(ScopedViewSet):
+    permission_classes = [IsAuthenticated, IsClinician]
+    allowed_roles = "clinician — rows of clients on the caller's care teams only"
+
+
+class PracticeAdminViewSet(ScopedViewSet):
+    permission_classes = [IsAuthenticated, IsPracticeAdmin]
+    allowed_roles = "practice_admin — rows of the practices the caller administers"

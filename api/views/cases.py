@@ -1,0 +1,213 @@
+"""Clients, sessions, progress notes, process notes and measures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import filtersets
+from api.serializers import cases as serializers
+from api.views.base import ClinicalViewSet
+from cases import selectors, services
+from cases.models import (
+    Client,
+    OutcomeRatingScale,
+    PostSessionQuestionnaire,
+    ProcessNote,
+    ProgressNote,
+    SessionRatingScale,
+    TherapySession,
+    User,
+    WorkingAllianceInventory,
+)
+
+
+class ClientViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ClinicalViewSet,
+):
+    """Clients on the caller's care teams, with identifying fields and care team."""
+
+    queryset = Client.objects.none()
+    selector = selectors.client_list
+    prefetch = ("care_team_members__clinician",)
+    serializer_class = serializers.ClientSerializer
+    filterset_class = filtersets.ClientFilter
+    ordering_fields = ["id", "code", "intake_date", "created_at"]
+    ordering = ["-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(
+        request=serializers.ClientDischargeSerializer, responses=serializers.ClientSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def discharge(self, request: Request, pk: Any = None) -> Response:
+        client = self.get_object()
+        body = serializers.ClientDischargeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.client_discharge(client=client, **body.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=serializers.ClientSerializer)
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, pk: Any = None) -> Response:
+        services.client_reactivate(client=self.get_object())
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers.CareTeamAddSerializer, responses=serializers.ClientSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="care-team")
+    def care_team_add(self, request: Request, pk: Any = None) -> Response:
+        client = self.get_object()
+        body = serializers.CareTeamAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.care_team_add(client=client, **body.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"care-team/(?P<clinician_id>[0-9]{1,18})",
+    )
+    def care_team_remove(
+        self, request: Request, pk: Any = None, clinician_id: str = ""
+    ) -> Response:
+        client = self.get_object()
+        clinician = get_object_or_404(
+            User, pk=int(clinician_id), care_team_memberships__client=client
+        )
+        services.care_team_remove(client=client, clinician=clinician)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TherapySessionViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ClinicalViewSet,
+):
+    queryset = TherapySession.objects.none()
+    selector = selectors.session_list
+    related = ("progress_note",)
+    serializer_class = serializers.TherapySessionSerializer
+    filterset_class = filtersets.TherapySessionFilter
+    ordering_fields = ["starts_at", "id"]
+    ordering = ["-starts_at", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+class ProgressNoteViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ClinicalViewSet,
+):
+    """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
+    corrected with addenda."""
+
+    queryset = ProgressNote.objects.none()
+    selector = selectors.progress_note_list
+    prefetch = ("addenda",)
+    serializer_class = serializers.ProgressNoteSerializer
+    filterset_class = filtersets.ProgressNoteFilter
+    ordering_fields = ["id", "created_at", "signed_at"]
+    ordering = ["-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=None, responses=serializers.ProgressNoteSerializer)
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: Any = None) -> Response:
+        services.note_sign(note=self.get_object(), signer=request.user)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers.AddendumSerializer,
+        responses={201: serializers.AddendumSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def addenda(self, request: Request, pk: Any = None) -> Response:
+        note = self.get_object()
+        body = serializers.AddendumSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        addendum = services.addendum_add(note=note, author=request.user, **body.validated_data)
+        return Response(
+            serializers.AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ProcessNoteViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ClinicalViewSet,
+):
+    """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
+
+    queryset = ProcessNote.objects.none()
+    selector = selectors.process_note_list
+    serializer_class = serializers.ProcessNoteSerializer
+    filterset_class = filtersets.ProcessNoteFilter
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
+    allowed_roles = "clinician — the note's author only"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+
+def measure_viewset(measure_model: type, serializer: type, title: str) -> type:
+    class MeasureViewSet(
+        mixins.ListModelMixin,
+        mixins.CreateModelMixin,
+        mixins.RetrieveModelMixin,
+        ClinicalViewSet,
+    ):
+        queryset = measure_model._default_manager.none()
+        selector = staticmethod(
+            lambda *, user: selectors.measure_list(user=user, measure_model=measure_model)
+        )
+        serializer_class = serializer
+        filterset_class = filtersets.measure_filterset(measure_model)
+        ordering_fields = ["id", "created_at"]
+        ordering = ["-id"]
+        http_method_names = ["get", "post", "head", "options"]
+
+    MeasureViewSet.__name__ = f"{measure_model.__name__}ViewSet"
+    MeasureViewSet.__qualname__ = MeasureViewSet.__name__
+    MeasureViewSet.__doc__ = (
+        f"{title}, recorded per attended session. Send the items; the scores are computed "
+        "by the server and any rupture signal they raise is derived at once."
+    )
+    return MeasureViewSet
+
+
+SessionRatingScaleViewSet = measure_viewset(
+    SessionRatingScale, serializers.SessionRatingScaleSerializer, "Session Rating Scale (SRS)"
+)
+OutcomeRatingScaleViewSet = measure_viewset(
+    OutcomeRatingScale, serializers.OutcomeRatingScaleSerializer, "Outcome Rating Scale (ORS)"
+)
+PostSessionQuestionnaireViewSet = measure_viewset(
+    PostSessionQuestionnaire,
+    serializers.PostSessionQuestionnaireSerializer,
+    "Post-Session Questionnaire (PSQ) rupture items",
+)
+WorkingAllianceInventoryViewSet = measure_viewset(
+    WorkingAllianceInventory,
+    serializers.WorkingAllianceInventorySerializer,
+    "Working Alliance Inventory, short revised (WAI-SR)",
+)

@@ -1,0 +1,149 @@
+"""Rupture episodes with their transitions, repair attempts and rupture signals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api import filtersets
+from api.serializers import ruptures as serializers
+from api.views.base import ClinicalViewSet
+from ruptures import selectors, services
+from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+
+
+class RuptureEpisodeViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ClinicalViewSet,
+):
+    """Rupture episodes, inside therapy and in the client's own relationships. The status
+    moves only through the actions; closed episodes are final, and a rupture that comes back
+    is recorded with ``record-recurrence``."""
+
+    queryset = RuptureEpisode.objects.none()
+    selector = selectors.episode_list
+    related = ("recurrence",)
+    serializer_class = serializers.RuptureEpisodeSerializer
+    filterset_class = filtersets.RuptureEpisodeFilter
+    ordering_fields = ["detected_on", "id", "intensity"]
+    ordering = ["-detected_on", "-id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def _close(self, request: Request, move: Callable[..., Any]) -> Response:
+        episode = self.get_object()
+        body = serializers.EpisodeCloseSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        move(episode=episode, user=request.user, **body.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=serializers.RuptureEpisodeSerializer)
+    @action(detail=True, methods=["post"], url_path="start-repair")
+    def start_repair(self, request: Request, pk: Any = None) -> Response:
+        services.episode_start_repair(episode=self.get_object(), user=request.user)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers.EpisodeCloseSerializer, responses=serializers.RuptureEpisodeSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: Any = None) -> Response:
+        return self._close(request, services.episode_resolve)
+
+    @extend_schema(
+        request=serializers.EpisodeCloseSerializer, responses=serializers.RuptureEpisodeSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="mark-unresolved")
+    def mark_unresolved(self, request: Request, pk: Any = None) -> Response:
+        return self._close(request, services.episode_mark_unresolved)
+
+    @extend_schema(
+        request=serializers.EpisodeCloseSerializer, responses=serializers.RuptureEpisodeSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="relationship-ended")
+    def relationship_ended(self, request: Request, pk: Any = None) -> Response:
+        return self._close(request, services.episode_end_relationship)
+
+    @extend_schema(
+        request=serializers.EpisodeRecurrenceSerializer,
+        responses={201: serializers.RuptureEpisodeSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="record-recurrence")
+    def record_recurrence(self, request: Request, pk: Any = None) -> Response:
+        episode = self.get_object()
+        body = serializers.EpisodeRecurrenceSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        recurrence = services.episode_record_recurrence(
+            episode=episode, created_by=request.user, **body.validated_data
+        )
+        return Response(self.get_serializer(recurrence).data, status=status.HTTP_201_CREATED)
+
+
+class RepairAttemptViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    ClinicalViewSet,
+):
+    """Attempts to repair an episode. Recording one moves an open episode to repairing."""
+
+    queryset = RepairAttempt.objects.none()
+    selector = selectors.repair_attempt_list
+    serializer_class = serializers.RepairAttemptSerializer
+    filterset_class = filtersets.RepairAttemptFilter
+    ordering_fields = ["attempted_on", "id"]
+    ordering = ["-attempted_on", "-id"]
+    http_method_names = ["get", "post", "head", "options"]
+
+
+class RuptureSignalViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ClinicalViewSet,
+):
+    """Possible ruptures derived by the server from measures and episodes. A clinician
+    acknowledges one by linking it to an episode, or dismisses it with a reason."""
+
+    queryset = RuptureSignal.objects.none()
+    selector = selectors.signal_list
+    serializer_class = serializers.RuptureSignalSerializer
+    filterset_class = filtersets.RuptureSignalFilter
+    ordering_fields = ["raised_at", "id"]
+    ordering = ["-raised_at", "-id"]
+    http_method_names = ["get", "post", "head", "options"]
+
+    @extend_schema(
+        request=serializers.SignalAcknowledgeSerializer,
+        responses=serializers.RuptureSignalSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: Any = None) -> Response:
+        signal = self.get_object()
+        body = serializers.SignalAcknowledgeSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        services.signal_acknowledge(signal=signal, user=request.user, **body.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=serializers.SignalDismissSerializer,
+        responses=serializers.RuptureSignalSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request: Request, pk: Any = None) -> Response:
+        signal = self.get_object()
+        body = serializers.SignalDismissSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.signal_dismiss(signal=signal, user=request.user, **body.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
