@@ -386,7 +386,7 @@ def signal_dismiss(*, signal: RuptureSignal, user: User, reason: str) -> Rupture
     locked.dismissal_reason = reason.strip()
     locked.handled_by = user
     locked.handled_at = timezone.now()
-    locked.full_clean(validate_unique=False)
+    locked.full_clean(exclude=["detail"], validate_unique=False)
     locked.save()
     return locked
 
@@ -406,7 +406,8 @@ _INSERT = """
 INSERT INTO ruptures_rupturesignal
     (practice_id, client_id, rule, session_id, episode_id, detail, dedup_key, raised_at,
      status, dismissal_reason)
-SELECT practice_id, client_id, %(rule)s, session_id, episode_id, detail, dedup_key, now(),
+SELECT practice_id, client_id, %(rule)s, session_id, episode_id, detail, dedup_key,
+       statement_timestamp(),
        'open', ''
 FROM ({query}) AS evidence
 ON CONFLICT (practice_id, dedup_key) DO NOTHING

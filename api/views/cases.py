@@ -44,7 +44,8 @@ class ClientViewSet(
     filterset_class = filtersets.ClientFilter
     ordering_fields = ["id", "code", "intake_date", "created_at"]
     ordering = ["-id"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    # DELETE is for leaving the care team; a client is not deleted through the API.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @extend_schema(
         request=serializers.ClientDischargeSerializer, responses=serializers.ClientSerializer

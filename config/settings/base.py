@@ -145,6 +145,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    # Scores and items are JSON numbers, as a frontend charts them.
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 
 # Tokens: idle expiry 30 minutes (renewed on use, at most one write a minute), absolute expiry
