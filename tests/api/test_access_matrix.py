@@ -12,7 +12,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
 
 from cases.models import Membership, SupervisionAssignment
 
