@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
@@ -17,7 +17,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     selector: ClassVar[Callable[..., QuerySet]]
     related: ClassVar[tuple[str, ...]] = ()
-    prefetch: ClassVar[tuple[str, ...]] = ()
+    prefetch: ClassVar[tuple[str | Prefetch, ...]] = ()
     allowed_roles: ClassVar[str] = ""
     # PUT is not offered: every edit is a partial update.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -16,6 +17,7 @@ from api.serializers import cases as serializers
 from api.views.base import ClinicalViewSet
 from cases import selectors, services
 from cases.models import (
+    CareTeamMember,
     Client,
     OutcomeRatingScale,
     PostSessionQuestionnaire,
@@ -39,7 +41,9 @@ class ClientViewSet(
 
     queryset = Client.objects.none()
     selector = selectors.client_list
-    prefetch = ("care_team_members__clinician",)
+    prefetch = (
+        Prefetch("care_team_members", queryset=CareTeamMember.objects.select_related("clinician")),
+    )
     serializer_class = serializers.ClientSerializer
     filterset_class = filtersets.ClientFilter
     ordering_fields = ["id", "code", "intake_date", "created_at"]
