@@ -30,7 +30,9 @@ class LoginRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class InvalidCredentials(exceptions.AuthenticationFailed):
+class InvalidCredentials(exceptions.APIException):
+    # Not an AuthenticationFailed: DRF turns those into 403 on a view with no authenticators.
+    status_code = status.HTTP_401_UNAUTHORIZED
     default_detail = errors.INVALID_CREDENTIALS
     default_code = "invalid_credentials"
 
