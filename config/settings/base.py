@@ -221,5 +221,6 @@ LOGGING = {
     "loggers": {
         # pgserver narrates every command it runs at INFO; keep only its warnings.
         "pgserver": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
