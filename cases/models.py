@@ -297,8 +297,22 @@ def _sections_have_keys() -> Q:
     return condition
 
 
+def _sections_beyond_format() -> str:
+    """SQL true when a note holds a section its format does not define (the check constraint
+    above holds the ones it must have; a CHECK cannot subtract jsonb keys, a trigger can)."""
+    clauses = []
+    for note_format, sections in NOTE_SECTIONS.items():
+        keys = ", ".join(f"'{section}'" for section in sections)
+        clauses.append(
+            f"(NEW.format = '{note_format}' "
+            f"AND (NEW.sections - ARRAY[{keys}]::text[]) <> '{{}}'::jsonb)"
+        )
+    return "(" + " OR ".join(clauses) + ")"
+
+
 # Columns a signature freezes. The trigger compares them as one row value.
 SIGNED_NOTE_COLUMNS = (
+    "id",
     "practice_id",
     "session_id",
     "author_id",
@@ -365,6 +379,11 @@ class ProgressNote(models.Model):
                     f"OLD.status = '{NoteStatus.SIGNED}' "
                     f"AND ({_OLD_ROW}) IS DISTINCT FROM ({_NEW_ROW})"
                 ),
+            ),
+            pgtrigger.Protect(
+                name="note_sections_exactly_format",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                condition=pgtrigger.Condition(_sections_beyond_format()),
             ),
             pgtrigger.Protect(
                 name="signed_note_no_delete",
@@ -584,6 +603,8 @@ class PostSessionQuestionnaire(SessionMeasure):
                 condition=(
                     Q(
                         rupture_experienced=True,
+                        tension__isnull=False,
+                        resolution__isnull=False,
                         tension__gte=1,
                         tension__lte=5,
                         resolution__gte=1,

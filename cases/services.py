@@ -246,11 +246,11 @@ def session_create(
     setting: str,
     attendance: str = Attendance.SCHEDULED,
 ) -> TherapySession:
+    _require_care_team(client=client, clinician=clinician)
     if client.status == ClientStatus.DISCHARGED:
         raise ValidationError(errors.CLIENT_DISCHARGED)
     if timezone.is_naive(starts_at):
         raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
-    _require_care_team(client=client, clinician=clinician)
     session = TherapySession(
         practice_id=client.practice_id,
         client=client,
@@ -275,6 +275,12 @@ def session_update(*, session: TherapySession, **changes: Any) -> TherapySession
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
     if "starts_at" in changes and timezone.is_naive(changes["starts_at"]):
         raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    if (
+        changes.get("attendance", Attendance.ATTENDED) != Attendance.ATTENDED
+        and session.attendance == Attendance.ATTENDED
+        and any(m._default_manager.filter(session=session).exists() for m in MEASURE_MODELS)
+    ):
+        raise ValidationError({"attendance": errors.SESSION_HAS_MEASURES})
     for field, value in changes.items():
         setattr(session, field, value)
     _save(session, validate_unique=False)

@@ -321,14 +321,13 @@ class RuptureSignal(models.Model):
             models.Index(fields=["client", "-raised_at"], name="signal_client_idx"),
         ]
         triggers = [
-            # A handled signal stays handled: its acknowledgement or dismissal is the record.
+            # A handled signal stays handled: its acknowledgement or dismissal, who made it and
+            # when, and the evidence it stood on are the record.
             pgtrigger.Protect(
                 name="signal_handled_final",
                 operation=pgtrigger.Update,
                 condition=pgtrigger.Condition(
-                    f"OLD.status <> '{SignalStatus.OPEN}' "
-                    "AND (OLD.status, OLD.linked_episode_id, OLD.dismissal_reason) "
-                    "IS DISTINCT FROM (NEW.status, NEW.linked_episode_id, NEW.dismissal_reason)"
+                    f"OLD.status <> '{SignalStatus.OPEN}' AND OLD.* IS DISTINCT FROM NEW.*"
                 ),
             ),
         ]

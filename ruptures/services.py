@@ -136,6 +136,8 @@ def episode_open(
     _require_care_team(client=client, user=created_by)
     _check_session(session=session, client=client)
     _check_not_future(field="detected_on", value=detected_on, practice=client.practice)
+    if recurrence_of is not None:
+        _check_can_recur(original=recurrence_of, client=client, detected_on=detected_on)
     episode = RuptureEpisode(
         practice_id=client.practice_id,
         client=client,
@@ -216,6 +218,11 @@ def episode_transition(
         raise ValidationError(
             errors.TRANSITION_NOT_ALLOWED.format(old=locked.status, new=to_status)
         )
+    if (
+        to_status == EpisodeStatus.RESOLVED
+        and not RepairAttempt.objects.filter(episode=locked).exists()
+    ):
+        raise ValidationError(errors.RESOLVE_NEEDS_REPAIR)
     if to_status in CLOSED_STATUSES:
         closed_on = on_date or practice_today(locked.practice)
         if closed_on < locked.detected_on:
@@ -257,6 +264,17 @@ def episode_end_relationship(
     )
 
 
+def _check_can_recur(*, original: RuptureEpisode, client: Client, detected_on: dt.date) -> None:
+    if original.client_id != client.pk:
+        raise ValidationError({"recurrence_of": errors.RECURRENCE_OTHER_CLIENT})
+    if original.status not in CLOSED_STATUSES:
+        raise ValidationError(errors.RECURRENCE_NEEDS_CLOSED.format(status=original.status))
+    if RuptureEpisode.objects.filter(recurrence_of=original).exists():
+        raise ValidationError(errors.RECURRENCE_EXISTS)
+    if detected_on < original.detected_on:
+        raise ValidationError({"detected_on": errors.DATE_BEFORE_DETECTION})
+
+
 @transaction.atomic
 def episode_record_recurrence(
     *, episode: RuptureEpisode, created_by: User, detected_on: dt.date, **fields: Any
@@ -264,12 +282,8 @@ def episode_record_recurrence(
     """A closed rupture that comes back: a new episode linked to the old, with the old one's
     description of the rupture as defaults and the same relationship."""
     locked = _lock_episode(episode)
-    if locked.status not in CLOSED_STATUSES:
-        raise ValidationError(errors.RECURRENCE_NEEDS_CLOSED.format(status=locked.status))
-    if RuptureEpisode.objects.filter(recurrence_of=locked).exists():
-        raise ValidationError(errors.RECURRENCE_EXISTS)
-    if detected_on < locked.detected_on:
-        raise ValidationError({"detected_on": errors.DATE_BEFORE_DETECTION})
+    _require_care_team(client=locked.client, user=created_by)
+    _check_can_recur(original=locked, client=locked.client, detected_on=detected_on)
     unknown = set(fields) - (set(EPISODE_EDITABLE_FIELDS) - {"detected_on"})
     if unknown:
         raise ValidationError({field: "This field cannot be set here." for field in unknown})
@@ -364,8 +378,8 @@ def _lock_open_signal(signal: RuptureSignal) -> RuptureSignal:
 def signal_acknowledge(
     *, signal: RuptureSignal, user: User, episode: RuptureEpisode
 ) -> RuptureSignal:
+    _require_care_team(client=signal.client, user=user)
     locked = _lock_open_signal(signal)
-    _require_care_team(client=locked.client, user=user)
     if episode.client_id != locked.client_id:
         raise ValidationError({"episode": errors.SIGNAL_EPISODE_OTHER_CLIENT})
     locked.status = SignalStatus.ACKNOWLEDGED
@@ -378,8 +392,8 @@ def signal_acknowledge(
 
 @transaction.atomic
 def signal_dismiss(*, signal: RuptureSignal, user: User, reason: str) -> RuptureSignal:
+    _require_care_team(client=signal.client, user=user)
     locked = _lock_open_signal(signal)
-    _require_care_team(client=locked.client, user=user)
     if not reason or not reason.strip():
         raise ValidationError({"reason": errors.DISMISSAL_NEEDS_REASON})
     locked.status = SignalStatus.DISMISSED

@@ -78,8 +78,8 @@ def _client(practice: Practice, clinician: User, name: str) -> Client:
 
 @pytest.fixture
 def client(practice, clinician) -> Client:
-    """Alice's client. (Shadows pytest-django's test-client fixture, which these tests of the
-    domain never use; API tests name theirs ``api_client``.)"""
+    """Alice's client: the unit of care, not an HTTP client. (It shadows pytest-django's
+    ``client`` fixture, a Django test client, which no test here needs.)"""
     return _client(practice, clinician, "Dana Whitfield")
 
 
@@ -114,8 +114,8 @@ def refused() -> Callable[..., AbstractContextManager]:
     savepoint, so the test can go on using the database afterwards."""
 
     @contextmanager
-    def check(constraint: str, error: type[Exception] = IntegrityError) -> Iterator[None]:
-        with pytest.raises(error) as excinfo, transaction.atomic():
+    def check(constraint: str) -> Iterator[None]:
+        with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
             yield
         assert excinfo.value.__cause__.diag.constraint_name == constraint
 
