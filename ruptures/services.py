@@ -125,7 +125,7 @@ def episode_open(
     kind: str,
     moment: str,
     intensity: int,
-    detected_on: dt.date,
+    detected_on: dt.date | None = None,
     source: str,
     markers: list[str] | None = None,
     factors: list[str] | None = None,
@@ -135,6 +135,7 @@ def episode_open(
 ) -> RuptureEpisode:
     _require_care_team(client=client, user=created_by)
     _check_session(session=session, client=client)
+    detected_on = detected_on or practice_today(client.practice)
     _check_not_future(field="detected_on", value=detected_on, practice=client.practice)
     if recurrence_of is not None:
         _check_can_recur(original=recurrence_of, client=client, detected_on=detected_on)
@@ -277,12 +278,17 @@ def _check_can_recur(*, original: RuptureEpisode, client: Client, detected_on: d
 
 @transaction.atomic
 def episode_record_recurrence(
-    *, episode: RuptureEpisode, created_by: User, detected_on: dt.date, **fields: Any
+    *,
+    episode: RuptureEpisode,
+    created_by: User,
+    detected_on: dt.date | None = None,
+    **fields: Any,
 ) -> RuptureEpisode:
     """A closed rupture that comes back: a new episode linked to the old, with the old one's
     description of the rupture as defaults and the same relationship."""
     locked = _lock_episode(episode)
     _require_care_team(client=locked.client, user=created_by)
+    detected_on = detected_on or practice_today(locked.practice)
     _check_can_recur(original=locked, client=locked.client, detected_on=detected_on)
     unknown = set(fields) - (set(EPISODE_EDITABLE_FIELDS) - {"detected_on"})
     if unknown:
@@ -314,7 +320,7 @@ def repair_attempt_record(
     *,
     episode: RuptureEpisode,
     recorded_by: User,
-    attempted_on: dt.date,
+    attempted_on: dt.date | None = None,
     initiator: str,
     both_engaged: bool,
     outcome: str,
@@ -328,6 +334,7 @@ def repair_attempt_record(
     _require_care_team(client=locked.client, user=recorded_by)
     _require_live(locked)
     _check_session(session=session, client=locked.client)
+    attempted_on = attempted_on or practice_today(locked.practice)
     if attempted_on < locked.detected_on:
         raise ValidationError({"attempted_on": errors.DATE_BEFORE_DETECTION})
     _check_not_future(field="attempted_on", value=attempted_on, practice=locked.practice)

@@ -76,7 +76,13 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
             "updated_at",
         ]
         create_only_fields = ["client", "relationship"]
-        extra_kwargs = {"intensity": {"min_value": 1, "max_value": 5}}
+        extra_kwargs = {
+            "intensity": {"min_value": 1, "max_value": 5},
+            "detected_on": {
+                "required": False,
+                "help_text": "Today in the practice's time zone when omitted; never in the future.",
+            },
+        }
 
     def create(self, validated_data: dict[str, Any]) -> RuptureEpisode:
         return services.episode_open(created_by=self.user, **validated_data)
@@ -140,6 +146,10 @@ class RepairAttemptSerializer(StrictModelSerializer):
         read_only_fields = ["client", "recorded_by", "created_at"]
         extra_kwargs = {
             "resolution_rating": {"min_value": 1, "max_value": 5},
+            "attempted_on": {
+                "required": False,
+                "help_text": "Today in the practice's time zone when omitted; never in the future.",
+            },
             "strategies": {
                 "help_text": (
                     "3RS resolution strategies for ruptures with the therapist; relational "
