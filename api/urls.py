@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api.views import auth, cases, people, ruptures
+from api.views import auth, cases, people, ruptures, trends
 
 
 class Router(DefaultRouter):
@@ -34,6 +34,7 @@ v1 = [
     path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),
     path("me/", people.MeView.as_view(), name="me"),
+    path("trends/<slug:figure>/", trends.TrendView.as_view(), name="trends"),
     path("", include(router.urls)),
 ]
 

@@ -255,6 +255,19 @@ CASES = [
         lambda w: {"reason": "Discussed; the dip was about a bereavement."},
         expect(200),
     ),
+    # --- trends: supervisors only
+    (
+        "GET",
+        "/api/v1/trends/rupture-rate/",
+        None,
+        {**expect(403, other=403, foreign=403), "supervisor": 200},
+    ),
+    (
+        "GET",
+        "/api/v1/trends/measures/?by=clinician",
+        None,
+        {**expect(403, other=403, foreign=403), "supervisor": 200},
+    ),
     # --- practice admin
     ("GET", "/api/v1/memberships/", None, ADMIN_ONLY),
     (
