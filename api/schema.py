@@ -31,11 +31,11 @@ class ErrorSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     code = serializers.CharField()
     detail = serializers.CharField()
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]
 
 
 class RoleAwareAutoSchema(AutoSchema):
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]
         description = super().get_description()
         roles = getattr(self.view, "allowed_roles", "")
         if roles:
@@ -50,7 +50,7 @@ class RoleAwareAutoSchema(AutoSchema):
                 operation["x-roles"] = roles
         return operation
 
-    def _get_response_bodies(self, direction: str = "response") -> Any:
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         error = self._get_response_for_code(ErrorSerializer, "400")
         for code, description in ERROR_STATUSES.items():

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -9,7 +9,7 @@ class Router(DefaultRouter):
     include_root_view = False
 
 
-router = Router(trailing_slash="/?")
+router = Router(trailing_slash="/?")  # type: ignore[arg-type]  # optional slash
 router.register("clients", cases.ClientViewSet, basename="client")
 router.register("sessions", cases.TherapySessionViewSet, basename="session")
 router.register("progress-notes", cases.ProgressNoteViewSet, basename="progress-note")
@@ -29,7 +29,7 @@ router.register(
 )
 router.register("practices", people.PracticeViewSet, basename="practice")
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("auth/login/", auth.LoginView.as_view(), name="login"),
     path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),

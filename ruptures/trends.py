@@ -510,7 +510,7 @@ def _rows(
     """One row a month; a cell for every group found, and a zero cell for every group asked
     for and not found."""
     tz = zoneinfo.ZoneInfo(practice.timezone)
-    params = {
+    params: dict[str, Any] = {
         "practice": practice.pk,
         "tz": practice.timezone,
         "start": period.start,

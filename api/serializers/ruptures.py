@@ -39,7 +39,9 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
         required=False,
         max_length=len(Factor.choices),
     )
-    recurrence = serializers.PrimaryKeyRelatedField(read_only=True)
+    recurrence: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = RuptureEpisode

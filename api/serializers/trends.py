@@ -95,7 +95,7 @@ class SuppressedSerializer(serializers.Serializer):
 
 class GroupSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class PeriodSerializer(serializers.Serializer):

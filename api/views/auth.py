@@ -3,6 +3,8 @@ expiry); failed logins are counted by django-axes, which locks the account and t
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
@@ -58,7 +60,7 @@ class LoginView(APIView):
             raise InvalidCredentials()
         token_model = get_token_model()
         # Keep the newest tokens within the per-user limit rather than refusing a login.
-        limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+        limit = cast(int, settings.REST_KNOX["TOKEN_LIMIT_PER_USER"])
         stale = token_model.objects.filter(user=user).order_by("-created")[limit - 1 :]
         token_model.objects.filter(pk__in=[token.pk for token in stale]).delete()
         instance, token = token_model.objects.create(user=user)

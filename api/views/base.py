@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
@@ -24,7 +24,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):
-            return self.queryset  # schema generation: the model, no caller, no rows
+            # Schema generation: the model, no caller, no rows.
+            return cast(QuerySet, self.queryset)
         queryset = type(self).selector(user=self.request.user)
         if self.related:
             queryset = queryset.select_related(*self.related)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
+from api.permissions import caller
 from api.serializers import cases as serializers
 from api.views.base import ClinicalViewSet
 from cases import selectors, services
@@ -23,6 +24,7 @@ from cases.models import (
     PostSessionQuestionnaire,
     ProcessNote,
     ProgressNote,
+    SessionMeasure,
     SessionRatingScale,
     TherapySession,
     User,
@@ -135,7 +137,7 @@ class ProgressNoteViewSet(
     @extend_schema(request=None, responses=serializers.ProgressNoteSerializer)
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: Any = None) -> Response:
-        services.note_sign(note=self.get_object(), signer=request.user)
+        services.note_sign(note=self.get_object(), signer=caller(request))
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
@@ -149,7 +151,7 @@ class ProgressNoteViewSet(
             data=request.data, context=self.get_serializer_context()
         )
         body.is_valid(raise_exception=True)
-        addendum = services.addendum_add(note=note, author=request.user, **body.validated_data)
+        addendum = services.addendum_add(note=note, author=caller(request), **body.validated_data)
         return Response(
             serializers.AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED
         )
@@ -174,7 +176,7 @@ class ProcessNoteViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
-def measure_viewset(measure_model: type, serializer: type, title: str) -> type:
+def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title: str) -> type:
     class MeasureViewSet(
         mixins.ListModelMixin,
         mixins.CreateModelMixin,

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
+from api.permissions import caller
 from api.serializers import ruptures as serializers
 from api.views.base import ClinicalViewSet
 from ruptures import selectors, services
@@ -42,13 +43,13 @@ class RuptureEpisodeViewSet(
         episode = self.get_object()
         body = serializers.EpisodeCloseSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        move(episode=episode, user=request.user, **body.validated_data)
+        move(episode=episode, user=caller(request), **body.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=None, responses=serializers.RuptureEpisodeSerializer)
     @action(detail=True, methods=["post"], url_path="start-repair")
     def start_repair(self, request: Request, pk: Any = None) -> Response:
-        services.episode_start_repair(episode=self.get_object(), user=request.user)
+        services.episode_start_repair(episode=self.get_object(), user=caller(request))
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
@@ -84,7 +85,7 @@ class RuptureEpisodeViewSet(
         )
         body.is_valid(raise_exception=True)
         recurrence = services.episode_record_recurrence(
-            episode=episode, created_by=request.user, **body.validated_data
+            episode=episode, created_by=caller(request), **body.validated_data
         )
         return Response(self.get_serializer(recurrence).data, status=status.HTTP_201_CREATED)
 
@@ -133,7 +134,7 @@ class RuptureSignalViewSet(
             data=request.data, context=self.get_serializer_context()
         )
         body.is_valid(raise_exception=True)
-        services.signal_acknowledge(signal=signal, user=request.user, **body.validated_data)
+        services.signal_acknowledge(signal=signal, user=caller(request), **body.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
@@ -145,5 +146,5 @@ class RuptureSignalViewSet(
         signal = self.get_object()
         body = serializers.SignalDismissSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.signal_dismiss(signal=signal, user=request.user, **body.validated_data)
+        services.signal_dismiss(signal=signal, user=caller(request), **body.validated_data)
         return Response(self.get_serializer(self.get_object()).data)

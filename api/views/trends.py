@@ -13,8 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.permissions import IsSupervisor
-from api.serializers.trends import TrendQuerySerializer, TrendSerializer, trend_body
+from api.permissions import IsSupervisor, caller
+from api.serializers.trends import (
+    DIMENSIONS,
+    TrendQuerySerializer,
+    TrendSerializer,
+    trend_body,
+)
 from cases.choices import Role
 from cases.models import User
 from cases.selectors import practices_where
@@ -47,9 +52,7 @@ class TrendView(APIView):
             OpenApiParameter("practice", OpenApiTypes.INT),
             OpenApiParameter("from", OpenApiTypes.STR, description="First month, YYYY-MM."),
             OpenApiParameter("to", OpenApiTypes.STR, description="Last month, YYYY-MM."),
-            OpenApiParameter(
-                "by", OpenApiTypes.STR, enum=TrendQuerySerializer().fields["by"].choices
-            ),
+            OpenApiParameter("by", OpenApiTypes.STR, enum=DIMENSIONS),
             OpenApiParameter("clinician", OpenApiTypes.INT, description="One of your supervisees."),
         ],
         responses=TrendSerializer,
@@ -60,7 +63,7 @@ class TrendView(APIView):
         query = TrendQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        practice = self._practice(request.user, params.get("practice"))
+        practice = self._practice(caller(request), params.get("practice"))
         today = practice_today(practice)
         last = params.get("to") or today
         first = params.get("from") or (last.replace(day=1) - dt.timedelta(days=300))
@@ -71,7 +74,7 @@ class TrendView(APIView):
                 raise exceptions.ValidationError({"clinician": ["Not one of your supervisees."]})
         try:
             trend = trends.trends_for(
-                user=request.user,
+                user=caller(request),
                 practice=practice,
                 figure=figure,
                 period=trends.period_of(first, last),
