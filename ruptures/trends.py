@@ -504,13 +504,9 @@ def trends_for(
     return Trend(spec, practice, k, period, by, clinician, groups, rows)
 
 
-def _rows(
-    spec: Figure, *, practice: Practice, period: Period, by: str | None, keys: list[str]
-) -> list[Row]:
-    """One row a month; a cell for every group found, and a zero cell for every group asked
-    for and not found."""
+def _params(practice: Practice, period: Period) -> dict[str, Any]:
     tz = zoneinfo.ZoneInfo(practice.timezone)
-    params: dict[str, Any] = {
+    return {
         "practice": practice.pk,
         "tz": practice.timezone,
         "start": period.start,
@@ -518,6 +514,14 @@ def _rows(
         "start_at": dt.datetime.combine(period.start, dt.time(), tzinfo=tz),
         "end_at": dt.datetime.combine(period.end, dt.time(), tzinfo=tz),
     }
+
+
+def _rows(
+    spec: Figure, *, practice: Practice, period: Period, by: str | None, keys: list[str]
+) -> list[Row]:
+    """One row a month; a cell for every group found, and a zero cell for every group asked
+    for and not found."""
+    params = _params(practice, period)
     with connection.cursor() as cursor:
         cursor.execute(_query(spec, by), params)
         columns = [column.name for column in cursor.description]
