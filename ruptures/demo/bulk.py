@@ -1,0 +1,175 @@
+"""Bulk loading through PostgreSQL COPY, with ids the loader assigns itself.
+
+Rows point at each other (a note at its session, a repair at its episode), so ids must be
+known before a row is written. Asking the sequence for each id would cost a round trip per
+row; instead the tables are locked against other writers for the (single) seeding
+transaction, ids are counted up from one ``nextval`` in Python, and each sequence is moved
+past the last id at the end.
+
+PostgreSQL's side of a COPY (foreign-key checks, indexes) costs about as much as generating
+the rows in Python, so the two overlap: a writer thread copies one batch while the caller
+generates the next. At most two batches are held at once, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+Row = tuple[Any, ...]
+Batch = list[tuple["Table", list[Row]]]
+
+
+class Table:
+    """One table written by COPY: the model's fields in the order rows give them, an id
+    counter, and the rows buffered since the last flush."""
+
+    def __init__(self, model: type[Model], fields: Sequence[str]) -> None:
+        meta = model._meta
+        self.name = meta.db_table
+        column_of = {field.name: field.column for field in meta.concrete_fields}
+        columns = ", ".join(column_of[name] for name in ("id", *fields))
+        self.copy_sql = f"COPY {self.name} ({columns}) FROM STDIN"
+        self.rows: list[Row] = []
+        self.written = 0
+        self._next_id = 0
+        self._last_id = 0
+
+    def start_ids(self, first: int) -> None:
+        self._next_id = first
+        self._last_id = first - 1
+
+    def new_id(self) -> int:
+        value = self._next_id
+        self._next_id += 1
+        self._last_id = value
+        return value
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+
+class Loader:
+    """Buffers rows per table and writes them with COPY, parents before children, so the
+    foreign keys (the composite same-practice ones included) are checked as rows arrive.
+
+    Use as a context manager around ``begin()`` … ``finish()`` so the writer thread is
+    stopped whatever happens."""
+
+    def __init__(self, tables: Iterable[Table]) -> None:
+        self.tables = list(tables)
+        self._raw: Any = None
+        self._pending = 0
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._writer: threading.Thread | None = None
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        # Leaving on an error: stop the writer but let the original error through.
+        self._stop(raise_error=exc_type is None)
+
+    def begin(self) -> None:
+        """Lock the tables against other writers, reserve the start of each id range and
+        start the writer. Must run inside the seeding transaction; the locks end with it."""
+        connection.ensure_connection()
+        self._raw = connection.connection
+        with connection.cursor() as cursor:
+            # Deferred foreign keys would queue every check until commit; at a million rows
+            # that queue is large. Checking at the end of each COPY keeps it per batch.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            names = ", ".join(table.name for table in self.tables)
+            # SHARE ROW EXCLUSIVE lets others read but not write, so no one else can take an
+            # id from the ranges counted below.
+            cursor.execute(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
+            for table in self.tables:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table.name])
+                table.start_ids(cursor.fetchone()[0])
+        # The thread uses the raw psycopg connection only, and only while the caller is
+        # generating rows, so the two never talk to the database at the same time.
+        self._writer = threading.Thread(target=self._write, name="seed-demo-copy", daemon=True)
+        self._writer.start()
+
+    def add(self, table: Table, row: Row) -> None:
+        table.rows.append(row)
+        self._pending += 1
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def flush(self) -> None:
+        """Hand the buffered rows to the writer; waits while it is still busy with the
+        previous batch."""
+        batch: Batch = []
+        for table in self.tables:
+            if table.rows:
+                batch.append((table, table.rows))
+                table.written += len(table.rows)
+                table.rows = []
+        self._pending = 0
+        if batch:
+            self._put(batch)
+
+    def finish(self) -> None:
+        """Write what is left, wait for the writer, and move each sequence past the ids
+        used."""
+        self.flush()
+        self._stop()
+        with connection.cursor() as cursor:
+            for table in self.tables:
+                if table.last_id >= 1:
+                    cursor.execute(
+                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                        [table.name, table.last_id],
+                    )
+
+    def _put(self, batch: Batch | None) -> None:
+        while True:
+            self._raise_writer_error()
+            try:
+                self._batches.put(batch, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _stop(self, *, raise_error: bool = True) -> None:
+        if self._writer is None:
+            return
+        if self._writer.is_alive():
+            # The writer drains the queue (or has failed and stopped taking from it).
+            while self._writer.is_alive():
+                try:
+                    self._batches.put(None, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            self._writer.join()
+        self._writer = None
+        if raise_error:
+            self._raise_writer_error()
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _write(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            try:
+                with self._raw.cursor() as cursor:
+                    for table, rows in batch:
+                        with cursor.copy(table.copy_sql) as copy:
+                            for row in rows:
+                                copy.write_row(row)
+            except BaseException as error:  # handed to the caller's thread and re-raised
+                self._error = error
+                return

@@ -1,0 +1,158 @@
+"""Build the demo practice: staff, clients, their records, and the signals those raise.
+
+Everything happens in one transaction: an interrupted run leaves nothing behind, and a
+``--reset`` either replaces the demo practice or leaves the old one as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from cases.models import Practice
+from ruptures.demo.bulk import Loader
+from ruptures.demo.clinical import ClientGenerator, Context
+from ruptures.demo.people import DEMO_PRACTICE_SLUG, DEMO_TIMEZONE, create_practice
+from ruptures.demo.plan import Plan
+from ruptures.demo.reset import delete_practice
+from ruptures.demo.signal_history import give_signals_history
+from ruptures.demo.tables import Tables
+from ruptures.models import RuptureSignal
+from ruptures.services import signals_derive
+
+DEFAULT_SEED = 2026
+# Rows buffered before a COPY round: big enough that each COPY is efficient, small enough
+# that memory stays flat (a few tens of MB) whatever the scale.
+FLUSH_ROWS = 60_000
+# Serialises concurrent seeders so two runs cannot both decide the practice is missing.
+ADVISORY_LOCK_KEY = "mend.seed_demo"
+
+
+@dataclass
+class SeedResult:
+    practice: Practice
+    created: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    signals: int = 0
+    seconds: float = 0.0
+    # Wall time of each phase, for benchmarking the reference data set.
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(phases: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    phases[name] = time.monotonic() - started
+
+
+def demo_practice() -> Practice | None:
+    return Practice.objects.filter(slug=DEMO_PRACTICE_SLUG).first()
+
+
+def seed_demo(
+    *,
+    scale: float,
+    seed: int = DEFAULT_SEED,
+    reset: bool = False,
+    today: dt.date | None = None,
+    progress: bool = False,
+) -> SeedResult:
+    """Create the demo practice unless it exists; with ``reset``, replace it."""
+    started = time.monotonic()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [ADVISORY_LOCK_KEY])
+        existing = demo_practice()
+        phases: dict[str, float] = {}
+        if existing is not None:
+            if not reset:
+                return SeedResult(practice=existing, created=False)
+            with _timed(phases, "reset"):
+                delete_practice(existing)
+        result = _build(scale=scale, seed=seed, today=today, progress=progress, phases=phases)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _build(
+    *, scale: float, seed: int, today: dt.date | None, progress: bool, phases: dict[str, float]
+) -> SeedResult:
+    plan = Plan.for_scale(scale)
+    rng = random.Random(seed)  # noqa: S311 (reproducible demo data, not security)
+    tz = ZoneInfo(DEMO_TIMEZONE)
+    if today is None:
+        now = timezone.now()
+        today = now.astimezone(tz).date()
+    else:
+        # A pinned day makes the output identical from one day to the next (tests).
+        now = dt.datetime.combine(today, dt.time(12), tzinfo=tz)
+    since = today - dt.timedelta(days=plan.history_days + 30)
+
+    with _timed(phases, "staff"):
+        staff = create_practice(
+            rng=rng, clinicians=plan.clinicians, supervisors=plan.supervisors, since=since
+        )
+    tables = Tables()
+    with _timed(phases, "clinical records (generate + COPY)"), Loader(tables.in_order()) as loader:
+        loader.begin()
+        context = Context(
+            practice_id=staff.practice.pk,
+            tz=tz,
+            today=today,
+            now=now,
+            history_days=plan.history_days,
+            course_sessions=plan.course_sessions,
+            clinicians=staff.clinicians,
+            loader=loader,
+            tables=tables,
+        )
+        generator = ClientGenerator(context, rng)
+        with tqdm(
+            total=plan.clients,
+            unit="client",
+            desc="Seeding demo",
+            disable=not progress,
+            file=sys.stderr,
+        ) as bar:
+            # The headline clinicians (the first two) each get two active clients for sure.
+            pinned = [clinician for clinician in staff.clinicians[:2] for _ in range(2)]
+            for number in range(plan.clients):
+                if number < len(pinned):
+                    generator.generate(primary=pinned[number], active=True)
+                else:
+                    generator.generate()
+                if loader.pending >= FLUSH_ROWS:
+                    loader.flush()
+                bar.update(1)
+            loader.finish()
+
+    with _timed(phases, "statistics"), connection.cursor() as cursor:
+        # Fresh statistics before the set-based signal queries plan their joins; ANALYZE
+        # sees this transaction's own rows.
+        for table in loader.tables:
+            cursor.execute(f"ANALYZE {table.name}")
+    with _timed(phases, "signals"):
+        signals = signals_derive(practice=staff.practice, today=today)
+        give_signals_history(practice_id=staff.practice.pk, now=now)
+    with connection.cursor() as cursor:
+        # Foreign-key checks plan their lookups from these statistics; stale ones (an empty
+        # table) make every later delete or insert that checks a signal scan the practice.
+        cursor.execute(f"ANALYZE {RuptureSignal._meta.db_table}")
+    return SeedResult(
+        practice=staff.practice,
+        created=True,
+        counts={table.name: table.written for table in loader.tables},
+        signals=signals,
+        phases=phases,
+    )
