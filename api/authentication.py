@@ -6,6 +6,7 @@ Knox stores only a SHA-512 digest of each token, expires a token after 30 idle m
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -15,14 +16,15 @@ from rest_framework import exceptions
 
 from api import errors
 
+TOKEN_SHAPE = re.compile(rb"[0-9a-fA-F]{8,256}")
+
 
 class TokenAuthentication(KnoxTokenAuthentication):
     def authenticate_credentials(self, token: bytes) -> Any:
-        try:
-            token.decode("utf-8")
-        except UnicodeDecodeError as error:
-            # Knox decodes the header without guarding; garbage is a bad token, not a crash.
-            raise exceptions.AuthenticationFailed("Invalid token.") from error
+        # Knox tokens are hex. Anything else (bytes that are not UTF-8, a NUL the database
+        # would refuse) is a bad token, answered 401 before any lookup.
+        if not TOKEN_SHAPE.fullmatch(token):
+            raise exceptions.AuthenticationFailed("Invalid token.")
         return super().authenticate_credentials(token)
 
 

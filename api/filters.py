@@ -18,7 +18,7 @@ class StrictOrderingFilter(OrderingFilter):
             valid = {
                 name for name, _ in self.get_valid_fields(queryset, view, {"request": request})
             }
-            unknown = [term for term in terms if term.lstrip("-") not in valid]
+            unknown = [term for term in terms if term.removeprefix("-") not in valid]
             if unknown or not terms:
                 raise exceptions.ValidationError(
                     {

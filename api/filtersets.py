@@ -3,9 +3,16 @@ never reveal whether a row outside it exists."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import django_filters as filters
 from django import forms
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
+from api.errors import NAIVE_DATETIME
 from cases.choices import Attendance, ClientKind, ClientStatus, Modality, NoteFormat, NoteStatus
 from cases.choices import Setting as SessionSetting
 from cases.models import (
@@ -32,8 +39,29 @@ from ruptures.choices import (
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
+
+
+class AwareDateTimeFormField(filters.fields.IsoDateTimeField):
+    """As the API's datetimes: a filter time must carry its time zone."""
+
+    def to_python(self, value: Any) -> Any:
+        result = super().to_python(value)
+        if result is None:
+            return None
+        if timezone.is_naive(result):
+            raise forms.ValidationError(NAIVE_DATETIME, code="naive")
+        try:
+            # In UTC: Python takes offsets PostgreSQL refuses (beyond ±15:59).
+            return result.astimezone(dt.UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("Enter a valid date/time.", code="invalid") from error
+
+
+class AwareDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = AwareDateTimeFormField
 
 
 class ClientFilter(filters.FilterSet):
@@ -50,8 +78,8 @@ class ClientFilter(filters.FilterSet):
 class TherapySessionFilter(filters.FilterSet):
     client = IdFilter(field_name="client_id")
     clinician = IdFilter(field_name="clinician_id")
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = AwareDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = AwareDateTimeFilter(field_name="starts_at", lookup_expr="lt")
     attendance = filters.MultipleChoiceFilter(choices=Attendance.choices)
     modality = filters.ChoiceFilter(choices=Modality.choices)
     setting = filters.ChoiceFilter(choices=SessionSetting.choices)
@@ -160,8 +188,8 @@ class RuptureSignalFilter(filters.FilterSet):
     client = IdFilter(field_name="client_id")
     status = filters.MultipleChoiceFilter(choices=SignalStatus.choices)
     rule = filters.MultipleChoiceFilter(choices=SignalRule.choices)
-    raised_after = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
-    raised_before = filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="lt")
+    raised_after = AwareDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    raised_before = AwareDateTimeFilter(field_name="raised_at", lookup_expr="lt")
 
     class Meta:
         model = RuptureSignal

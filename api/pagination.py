@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+from base64 import b64decode
 from typing import Any
+from urllib.parse import parse_qs
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, transaction
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 
 from api import errors
+
+
+def _has_cursor_tokens(encoded: str) -> bool:
+    try:
+        decoded = b64decode(encoded.encode("ascii")).decode("ascii")
+    except (ValueError, UnicodeError):
+        return False
+    return bool({"o", "r", "p"} & set(parse_qs(decoded, keep_blank_values=True)))
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -18,11 +30,35 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
 
     def decode_cursor(self, request: Request) -> Any:
+        encoded = request.query_params.get(self.cursor_query_param)
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as error:
             # A bad cursor is a bad parameter of a list that exists: 400, not 404.
             raise exceptions.ValidationError({"cursor": [errors.INVALID_CURSOR]}) from error
+        if encoded is not None and not _has_cursor_tokens(encoded):
+            # DRF reads a cursor of none of its tokens as the first page.
+            raise exceptions.ValidationError({"cursor": [errors.INVALID_CURSOR]})
+        return cursor
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        if request.query_params.get(self.cursor_query_param) is None:
+            return super().paginate_queryset(queryset, request, view)
+        # A cursor position that is not a value of the ordering field (forged, or made under
+        # another ordering) fails only when the query runs, in Python or in PostgreSQL: the
+        # savepoint keeps a refused query from spoiling a surrounding transaction.
+        try:
+            with transaction.atomic():
+                return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError) as error:
+            raise exceptions.ValidationError({"cursor": [errors.INVALID_CURSOR]}) from error
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

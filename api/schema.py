@@ -60,6 +60,14 @@ class RoleAwareAutoSchema(AutoSchema):
         return responses
 
 
+def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Request bodies refuse unknown fields (``StrictInputMixin``), so say so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result
+
+
 class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.TokenAuthentication"
     name = "tokenAuth"

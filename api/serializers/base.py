@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from api import errors
+from api.serializers.fields import IdField
 
 
 class StrictInputMixin:
@@ -62,6 +63,7 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+    serializer_related_field = IdField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,

@@ -10,6 +10,7 @@ from api.serializers.base import StrictModelSerializer, StrictSerializer
 from api.serializers.fields import ScopedPrimaryKeyField
 from cases import selectors, services
 from cases.choices import Role
+from cases.errors import NOT_IN_CARE_TEAM
 from cases.models import (
     Client,
     NoteAddendum,
@@ -45,8 +46,9 @@ class PersonSerializer(serializers.ModelSerializer):
 
 class ClientSerializer(StrictModelSerializer):
     practice = ScopedPrimaryKeyField(model=Practice, selector=_clinician_practices)
-    primary_clinician = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(),
+    primary_clinician = ScopedPrimaryKeyField(
+        model=User,
+        selector=selectors.colleague_clinicians,
         required=False,
         help_text="A clinician of the practice; the caller when omitted.",
     )
@@ -94,13 +96,14 @@ class ClientDischargeSerializer(StrictSerializer):
 
 
 class CareTeamAddSerializer(StrictSerializer):
-    clinician = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    clinician = ScopedPrimaryKeyField(model=User, selector=selectors.colleague_clinicians)
 
 
 class TherapySessionSerializer(StrictModelSerializer):
     client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
-    clinician = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(),
+    clinician = ScopedPrimaryKeyField(
+        model=User,
+        selector=selectors.colleague_clinicians,
         required=False,
         help_text="A clinician on the client's care team; the caller when omitted.",
     )
@@ -127,6 +130,13 @@ class TherapySessionSerializer(StrictModelSerializer):
 
     def get_has_progress_note(self, session: TherapySession) -> bool:
         return hasattr(session, "progress_note")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        client, clinician = attrs.get("client"), attrs.get("clinician")
+        if client is not None and clinician is not None:
+            if not client.care_team_members.filter(clinician=clinician).exists():
+                raise serializers.ValidationError({"clinician": [NOT_IN_CARE_TEAM]})
+        return attrs
 
     def create(self, validated_data: dict[str, Any]) -> TherapySession:
         clinician = validated_data.pop("clinician", None) or self.user
@@ -200,7 +210,8 @@ class ProcessNoteSerializer(StrictModelSerializer):
         return services.process_note_create(author=self.user, **validated_data)
 
     def update(self, instance: ProcessNote, validated_data: dict[str, Any]) -> ProcessNote:
-        return services.process_note_update(note=instance, author=self.user, **validated_data)
+        text = validated_data.get("text", instance.text)
+        return services.process_note_update(note=instance, author=self.user, text=text)
 
 
 class MeasureSerializer(StrictModelSerializer):

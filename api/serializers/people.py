@@ -72,6 +72,8 @@ class MembershipSerializer(StrictModelSerializer):
 
 class SupervisionAssignmentSerializer(StrictModelSerializer):
     practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    supervisor = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
+    clinician = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
 
     class Meta:
         model = SupervisionAssignment

@@ -40,7 +40,7 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
         max_length=len(Factor.choices),
     )
     recurrence: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True, help_text="The episode that recurred from this one."
     )
 
     class Meta:

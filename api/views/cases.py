@@ -76,7 +76,9 @@ class ClientViewSet(
     @action(detail=True, methods=["post"], url_path="care-team")
     def care_team_add(self, request: Request, pk: Any = None) -> Response:
         client = self.get_object()
-        body = serializers.CareTeamAddSerializer(data=request.data)
+        body = serializers.CareTeamAddSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
         body.is_valid(raise_exception=True)
         services.care_team_add(client=client, **body.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
