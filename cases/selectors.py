@@ -44,6 +44,24 @@ def has_role(*, user: User, role: str, practice: Practice | None = None) -> bool
     return memberships.exists()
 
 
+def colleague_clinicians(*, user: User) -> QuerySet[User]:
+    """Active clinicians of the practices where the caller practises: whom they may name as a
+    client's clinician. Anyone else reads as an id that does not exist."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__role=Role.CLINICIAN,
+        memberships__is_active=True,
+        memberships__practice__in=practices_where(user=user, role=Role.CLINICIAN),
+    ).distinct()
+
+
+def administered_people(*, user: User) -> QuerySet[User]:
+    """Members of the practices the caller administers."""
+    return User.objects.filter(
+        memberships__practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
+    ).distinct()
+
+
 def client_list(*, user: User) -> QuerySet[Client]:
     return Client.objects.filter(
         care_team_members__clinician=user,

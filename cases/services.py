@@ -21,6 +21,7 @@ from cases.models import (
     Client,
     Membership,
     NoteAddendum,
+    PostSessionQuestionnaire,
     Practice,
     ProcessNote,
     ProgressNote,
@@ -410,6 +411,20 @@ MEASURE_INPUT_FIELDS: dict[MeasureModel, tuple[str, ...]] = {
 }
 
 
+def _check_psq_ratings(values: dict[str, Any]) -> None:
+    """Tension and resolution are rated exactly when a rupture was experienced."""
+    rupture = values.get("rupture_experienced")
+    problems = {}
+    for item in ("tension", "resolution"):
+        given = values.get(item) is not None
+        if rupture and not given:
+            problems[item] = errors.PSQ_RATING_NEEDED
+        elif rupture is False and given:
+            problems[item] = errors.PSQ_RATING_WITHOUT_RUPTURE
+    if problems:
+        raise ValidationError(problems)
+
+
 @transaction.atomic
 def measure_record(
     *, measure_model: MeasureModel, session: TherapySession, recorded_by: User, **values: Any
@@ -422,6 +437,8 @@ def measure_record(
         )
     if session.attendance != Attendance.ATTENDED:
         raise ValidationError(errors.MEASURE_NEEDS_ATTENDANCE)
+    if measure_model is PostSessionQuestionnaire:
+        _check_psq_ratings(values)
     _require_care_team(client=session.client, clinician=recorded_by)
     measure = measure_model(
         practice_id=session.practice_id,
