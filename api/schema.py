@@ -7,6 +7,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 ERROR_STATUSES = {
@@ -19,6 +20,13 @@ ERROR_STATUSES = {
     "415": "Send `Content-Type: application/json`.",
     "429": "Too many requests, or login locked out for a while.",
 }
+
+
+EDIT_STATUSES = {
+    "412": "The record changed since the ETag in If-Match was read.",
+    "428": "If-Match is missing.",
+}
+CREATE_STATUSES = {"422": "The Idempotency-Key was used for a different request."}
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -53,11 +61,46 @@ class RoleAwareAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         error = self._get_response_for_code(ErrorSerializer, "400")
-        for code, description in ERROR_STATUSES.items():
+        statuses = dict(ERROR_STATUSES)
+        if self.method in ("PATCH", "PUT"):
+            statuses.update(EDIT_STATUSES)
+        if self._is_create():
+            statuses.update(CREATE_STATUSES)
+        for code, description in statuses.items():
             if code == "401" and not self.get_auth():
                 continue
             responses.setdefault(code, {**error, "description": description})
         return responses
+
+    def _is_create(self) -> bool:
+        handler = getattr(self.view, getattr(self.view, "action", "") or "", None)
+        return self.method == "POST" and getattr(handler, "idempotent", False)
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self.method in ("PATCH", "PUT"):
+            parameters.append(
+                OpenApiParameter(
+                    "If-Match",
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=True,
+                    description="The ETag of the version being edited (from its last GET).",
+                )
+            )
+        if self._is_create():
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description=(
+                        "Optional. A retry with the same key and body returns the first "
+                        "answer and creates nothing; keys last 24 hours, per user."
+                    ),
+                )
+            )
+        return parameters
 
 
 def close_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

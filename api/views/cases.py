@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
+from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
+from api.idempotency import idempotent
 from api.permissions import caller
 from api.serializers import cases as serializers
 from api.views.base import ClinicalViewSet
@@ -34,9 +36,9 @@ from cases.models import (
 
 class ClientViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     ClinicalViewSet,
 ):
     """Clients on the caller's care teams, with identifying fields and care team."""
@@ -102,9 +104,9 @@ class ClientViewSet(
 
 class TherapySessionViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     ClinicalViewSet,
 ):
     queryset = TherapySession.objects.none()
@@ -119,9 +121,9 @@ class TherapySessionViewSet(
 
 class ProgressNoteViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     ClinicalViewSet,
 ):
     """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
@@ -147,6 +149,7 @@ class ProgressNoteViewSet(
         responses={201: serializers.AddendumSerializer},
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def addenda(self, request: Request, pk: Any = None) -> Response:
         note = self.get_object()
         body = serializers.AddendumSerializer(
@@ -161,9 +164,9 @@ class ProgressNoteViewSet(
 
 class ProcessNoteViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     ClinicalViewSet,
 ):
     """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
@@ -181,8 +184,8 @@ class ProcessNoteViewSet(
 def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title: str) -> type:
     class MeasureViewSet(
         mixins.ListModelMixin,
-        mixins.CreateModelMixin,
-        mixins.RetrieveModelMixin,
+        CreateMixin,
+        RetrieveMixin,
         ClinicalViewSet,
     ):
         queryset = measure_model._default_manager.none()

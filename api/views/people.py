@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import filtersets
+from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
 from api.serializers import people as serializers
 from api.views.base import PracticeAdminViewSet
 from cases.choices import Role
@@ -42,9 +43,9 @@ def _administered_assignments(*, user):  # type: ignore[no-untyped-def]
 
 class MembershipViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     PracticeAdminViewSet,
 ):
     """Who holds which role in the practice. Revoke with ``is_active: false``."""
@@ -61,8 +62,8 @@ class MembershipViewSet(
 
 class SupervisionAssignmentViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
+    CreateMixin,
+    RetrieveMixin,
     mixins.DestroyModelMixin,
     PracticeAdminViewSet,
 ):
@@ -79,8 +80,8 @@ class SupervisionAssignmentViewSet(
 
 class PracticeViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    RetrieveMixin,
+    UpdateMixin,
     PracticeAdminViewSet,
 ):
     """The practices the caller administers, with their settings."""

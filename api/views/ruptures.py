@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
+from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
+from api.idempotency import idempotent
 from api.permissions import caller
 from api.serializers import ruptures as serializers
 from api.views.base import ClinicalViewSet
@@ -21,9 +23,9 @@ from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 class RuptureEpisodeViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
     ClinicalViewSet,
 ):
     """Rupture episodes, inside therapy and in the client's own relationships. The status
@@ -78,6 +80,7 @@ class RuptureEpisodeViewSet(
         responses={201: serializers.RuptureEpisodeSerializer},
     )
     @action(detail=True, methods=["post"], url_path="record-recurrence")
+    @idempotent
     def record_recurrence(self, request: Request, pk: Any = None) -> Response:
         episode = self.get_object()
         body = serializers.EpisodeRecurrenceSerializer(
@@ -92,8 +95,8 @@ class RuptureEpisodeViewSet(
 
 class RepairAttemptViewSet(
     mixins.ListModelMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
+    CreateMixin,
+    RetrieveMixin,
     ClinicalViewSet,
 ):
     """Attempts to repair an episode. Recording one moves an open episode to repairing."""
@@ -109,7 +112,7 @@ class RepairAttemptViewSet(
 
 class RuptureSignalViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
+    RetrieveMixin,
     ClinicalViewSet,
 ):
     """Possible ruptures derived by the server from measures and episodes. A clinician

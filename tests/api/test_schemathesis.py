@@ -652,9 +652,9 @@ def test_operation_conforms_to_the_schema_for_its_role(
     caller = request.getfixturevalue(_role_for(operation.path))
     lists_exist = operation.method == "get" and "{" not in operation.path
 
-    def send(case: Case) -> Any:
+    def send(case: Case, extra: dict[str, str] | None = None) -> Any:
         # A fresh token each time: logout and logout-all revoke the one they are sent with.
-        headers = {"Authorization": f"Token {_token(caller)}"}
+        headers = {"Authorization": f"Token {_token(caller)}", **(extra or {})}
         response = _call(case, headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
         if lists_exist:
@@ -670,7 +670,14 @@ def test_operation_conforms_to_the_schema_for_its_role(
         if operation.method == "patch":  # an edit that changes nothing is a valid edit
             cases.append(operation.Case(path_parameters=first.path_parameters, body={}))
         for case in cases:
-            response = send(case)
+            extra = {}
+            if operation.method == "patch":  # edits carry the ETag of the version read
+                read = OPERATIONS[f"GET {operation.path}"].Case(
+                    path_parameters=case.path_parameters
+                )
+                token = {"Authorization": f"Token {_token(caller)}"}
+                extra["If-Match"] = _call(read, token).headers["etag"][0]
+            response = send(case, extra)
             assert 200 <= response.status_code < 300, (
                 f"the realistic request {case.as_curl_command()} answered "
                 f"{response.status_code}: {response.text[:500]}"

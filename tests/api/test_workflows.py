@@ -54,7 +54,8 @@ def test_session_with_a_signed_note_and_an_addendum(api, client, clinician):
     assert signed["status"] == "signed"
     assert signed["signed_by"] == clinician.pk
 
-    edit = api.patch(f"/api/v1/progress-notes/{note['id']}/", {"sections": {"text": "x"}})
+    url = f"/api/v1/progress-notes/{note['id']}/"
+    edit = api.patch(url, {"sections": {"text": "x"}}, HTTP_IF_MATCH=api.get(url)["ETag"])
     assert edit.status_code == 400
     assert ProgressNote.objects.get(pk=note["id"]).sections["plan"].startswith("Invite")
 
@@ -304,14 +305,14 @@ def test_practice_admin_manages_supervision_and_settings(
     )
     assert self_supervision.status_code == 400
 
-    too_small = api.patch(f"/api/v1/practices/{practice.pk}/", {"min_cell_size": 4})
+    url = f"/api/v1/practices/{practice.pk}/"
+    etag = api.get(url)["ETag"]
+    too_small = api.patch(url, {"min_cell_size": 4}, HTTP_IF_MATCH=etag)
     assert too_small.status_code == 400
     assert too_small.json()["errors"][0]["field"] == "min_cell_size"
-    bad_zone = api.patch(f"/api/v1/practices/{practice.pk}/", {"timezone": "Mars/Olympus"})
+    bad_zone = api.patch(url, {"timezone": "Mars/Olympus"}, HTTP_IF_MATCH=etag)
     assert bad_zone.status_code == 400
-    ok = api.patch(
-        f"/api/v1/practices/{practice.pk}/", {"srs_cutoff": 35, "timezone": "Europe/London"}
-    )
+    ok = api.patch(url, {"srs_cutoff": 35, "timezone": "Europe/London"}, HTTP_IF_MATCH=etag)
     assert ok.json()["srs_cutoff"] == 35.0
 
 
