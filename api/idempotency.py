@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.models import IdempotencyRecord
+from api.permissions import caller
 
 HEADER = "Idempotency-Key"
 KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,255}")
@@ -54,7 +55,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
             return handler(view, request, *args, **kwargs)
         if not KEY_SHAPE.fullmatch(key):
             raise exceptions.ValidationError({HEADER: [BAD_KEY]})
-        user = request.user
+        user = caller(request)
         fingerprint = _fingerprint(request)
         with transaction.atomic():
             with connection.cursor() as cursor:

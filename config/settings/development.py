@@ -2,8 +2,10 @@
 
 import os
 
-from config.settings.base import *  # noqa: F403
-from config.settings.base import env_bool
+# Readable log lines on a terminal; set LOG_FORMAT=json to see what production writes.
+os.environ.setdefault("LOG_FORMAT", "plain")
+
+from config.settings.base import *  # noqa: E402, F403
+from config.settings.base import env_bool  # noqa: E402
 
 DEBUG = env_bool("DEBUG", True)
-LOGGING["handlers"]["console"]["formatter"] = os.environ.get("LOG_FORMAT", "plain")  # noqa: F405
