@@ -8,14 +8,17 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from api.errors import NAIVE_DATETIME
+from cases.audit import AccessOutcome
 from cases.choices import Attendance, ClientKind, ClientStatus, Modality, NoteFormat, NoteStatus
 from cases.choices import Setting as SessionSetting
 from cases.models import (
+    AccessEvent,
     Client,
     Membership,
     ProcessNote,
@@ -215,3 +218,34 @@ class SupervisionAssignmentFilter(filters.FilterSet):
     class Meta:
         model = SupervisionAssignment
         fields = ["practice", "supervisor", "clinician"]
+
+
+# Resource and action names of the access log (letters, digits, "-" and "_").
+NAME = RegexValidator(r"^[a-z][a-z0-9_-]{0,39}$", "Give a resource or action name, such as srs.")
+
+
+class AccessEventFilter(filters.FilterSet):
+    practice = IdFilter(field_name="practice_id")
+    user = IdFilter(field_name="user_id")
+    client = IdFilter(method="filter_client", label="Touched this client")
+    resource = filters.CharFilter(validators=[NAME], help_text="As in the URL: session, srs…")
+    action = filters.CharFilter(validators=[NAME], help_text="list, read, create, update, …")
+    outcome = filters.ChoiceFilter(choices=AccessOutcome.choices)
+    occurred_after = AwareDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = AwareDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AccessEvent
+        fields = [
+            "practice",
+            "user",
+            "client",
+            "resource",
+            "action",
+            "outcome",
+            "occurred_after",
+            "occurred_before",
+        ]
+
+    def filter_client(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(client_ids__contains=[value])

@@ -18,18 +18,24 @@ def caller(request: Request) -> User:
     return cast(User, request.user)
 
 
-def roles_of(request: Request) -> set[str]:
-    """The caller's active roles in any practice, read once per request."""
-    cached = getattr(request, "_mend_roles", None)
+def memberships_held(request: Request) -> list[tuple[str, int]]:
+    """The caller's active ``(role, practice id)`` pairs, read once per request: the role
+    checks use the roles, the access log the practices."""
+    cached = getattr(request, "_mend_memberships", None)
     if cached is None:
         user = request.user
         cached = (
-            set(memberships_of(user=user).values_list("role", flat=True))
+            list(memberships_of(user=user).values_list("role", "practice_id"))
             if user is not None and user.is_authenticated
-            else set()
+            else []
         )
-        request._mend_roles = cached  # type: ignore[attr-defined]
+        request._mend_memberships = cached  # type: ignore[attr-defined]
     return cached
+
+
+def roles_of(request: Request) -> set[str]:
+    """The caller's active roles in any practice."""
+    return {role for role, _ in memberships_held(request)}
 
 
 class _HasRole(BasePermission):

@@ -19,6 +19,7 @@ ERROR_STATUSES = {
     "413": "The body is too large.",
     "415": "Send `Content-Type: application/json`.",
     "429": "Too many requests, or login locked out for a while.",
+    "503": "The access could not be recorded in the audit log, so nothing was done or shown.",
 }
 
 

@@ -2,7 +2,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api.views import auth, cases, people, ruptures, trends
+from api.views import audit, auth, cases, people, ruptures, trends
 
 
 class Router(DefaultRouter):
@@ -28,6 +28,7 @@ router.register(
     basename="supervision-assignment",
 )
 router.register("practices", people.PracticeViewSet, basename="practice")
+router.register("access-events", audit.AccessEventViewSet, basename="access-event")
 
 v1: list[URLPattern | URLResolver] = [
     path("auth/login/", auth.LoginView.as_view(), name="login"),

@@ -683,8 +683,13 @@ MEASURE_MODELS = (
     WorkingAllianceInventory,
 )
 
+# Access events live in their own module; imported here so Django registers them with cases.
+from cases.audit import AccessChainHead, AccessEvent  # noqa: E402
+
 __all__ = [
     "MEASURE_MODELS",
+    "AccessChainHead",
+    "AccessEvent",
     "CareTeamMember",
     "Client",
     "Membership",

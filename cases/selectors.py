@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from cases.choices import Role
 from cases.models import (
+    AccessEvent,
     Client,
     Membership,
     NoteAddendum,
@@ -115,3 +116,11 @@ def supervisees_of(*, user: User, practice: Practice) -> QuerySet[User]:
         memberships__role=Role.CLINICIAN,
         memberships__is_active=True,
     ).distinct()
+
+
+def access_event_list(*, user: User) -> QuerySet[AccessEvent]:
+    """The access log of the practices the caller administers. Clinicians and supervisors
+    never read it."""
+    return AccessEvent.objects.filter(
+        practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
+    )

@@ -7,10 +7,11 @@ from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
+from api.audit import AccessAuditMixin
 from api.permissions import IsClinician, IsPracticeAdmin
 
 
-class ScopedViewSet(viewsets.GenericViewSet):
+class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
     """A viewset whose rows come from a selector that takes the caller, so a row outside the
     caller's scope is absent from lists and answers 404. ``allowed_roles`` is what the schema
     tells a frontend developer about who may call it."""

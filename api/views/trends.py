@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.audit import AccessAuditMixin
 from api.permissions import IsSupervisor, caller
 from api.serializers.trends import (
     DIMENSIONS,
@@ -32,12 +33,13 @@ FIGURE_HELP = "; ".join(
 )
 
 
-class TrendView(APIView):
+class TrendView(AccessAuditMixin, APIView):
     """Monthly figures of rupture and repair, anonymised. Cells from fewer than *k* distinct
     clients are suppressed, with complementary suppression where a month's total would
     reveal them; each response states *k*, the period and the suppressed cells."""
 
     permission_classes = [IsAuthenticated, IsSupervisor]
+    audit_resource = "trend"
     allowed_roles = "supervisor — practice-wide, and per clinician for their supervisees only"
 
     @extend_schema(

@@ -118,6 +118,10 @@ STORAGES = {
 # Bodies above this answer 413 before anything reads them (api.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(256 * 1024)))
 
+# Access log: commit the event of a read without waiting for the WAL flush (README, "Audit
+# log"). Off: every event is durable before its answer leaves.
+AUDIT_ASYNC_READS = env_bool("AUDIT_ASYNC_READS", False)
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (

@@ -288,6 +288,10 @@ CASES = [
     ("GET", "/api/v1/practices/", None, ADMIN_ONLY),
     ("GET", "/api/v1/practices/{practice}/", None, ADMIN_ONLY),
     ("PATCH", "/api/v1/practices/{practice}/", lambda w: {"srs_cutoff": 35}, ADMIN_ONLY),
+    # --- the access log: practice admins only
+    ("GET", "/api/v1/access-events/", None, ADMIN_ONLY),
+    ("GET", "/api/v1/access-events/?client={client}", None, ADMIN_ONLY),
+    ("POST", "/api/v1/access-events/", lambda w: {"action": "read"}, {**ADMIN_ONLY, "admin": 405}),
 ]
 
 

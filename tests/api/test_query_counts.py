@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from cases import services
+from cases.audit import record_access
+from cases.models import Client
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -23,9 +25,10 @@ from tests.factories import (
     WorkingAllianceInventoryFactory,
 )
 
-# Every request first reads: the token with its user, the user's other tokens (expiry sweep
-# by django-rest-knox), and the caller's roles.
-AUTH = 3
+# Every request reads the token with its user, the user's other tokens (expiry sweep by
+# django-rest-knox) and the caller's roles, and last writes its access event (one INSERT, which
+# finds the practice and client of each row listed and chains the event, in the database).
+AUTH = 4
 
 
 def _sessions(client, clinician, n):
@@ -86,6 +89,18 @@ def make_assignments(client, clinician, n):
         SupervisionAssignmentFactory(practice=client.practice, clinician=clinician)
 
 
+def make_access_events(client, clinician, n):
+    for _ in range(n):
+        record_access(
+            user_id=clinician.pk,
+            action="read",
+            resource="client",
+            model=Client,
+            record_ids=[client.pk],
+            status_code=200,
+        )
+
+
 # (path, who lists it, builder, queries after AUTH, what they are)
 LISTS = [
     ("/api/v1/clients/", "clinician", make_clients, 2, "clients; care teams with clinicians"),
@@ -113,6 +128,7 @@ LISTS = [
     ("/api/v1/signals/", "clinician", make_signals, 1, "signals"),
     ("/api/v1/memberships/", "practice_admin", make_memberships, 1, "memberships with users"),
     ("/api/v1/supervision-assignments/", "practice_admin", make_assignments, 1, "assignments"),
+    ("/api/v1/access-events/", "practice_admin", make_access_events, 1, "events with users"),
 ]
 
 

@@ -97,10 +97,15 @@ def _needs_token(operation: Any) -> bool:
 
 
 def _role_for(path: str) -> str:
-    """Who an endpoint is for: the practice admin runs the practice, supervisors read trends,
-    clinicians work with everything else."""
+    """Who an endpoint is for: the practice admin runs the practice and reads its access log,
+    supervisors read trends, clinicians work with everything else."""
     if path.startswith(
-        ("/api/v1/memberships", "/api/v1/practices", "/api/v1/supervision-assignments")
+        (
+            "/api/v1/memberships",
+            "/api/v1/practices",
+            "/api/v1/supervision-assignments",
+            "/api/v1/access-events",
+        )
     ):
         return "practice_admin"
     if path.startswith("/api/v1/trends"):
