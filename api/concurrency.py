@@ -20,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.idempotency import idempotent
+from api.permissions import caller
+from cases.services import record_archive
 
 NEED_IF_MATCH = "Send If-Match with the ETag of the version you edited (GET it first)."
 STALE = "The record changed since you read it: GET it again and reapply your edit."
@@ -85,3 +87,13 @@ class UpdateMixin(mixins.UpdateModelMixin):
             serializer.is_valid(raise_exception=True)
             view.perform_update(serializer)
         return with_etag(Response(view.get_serializer(view.get_object()).data))
+
+
+class ArchiveMixin:
+    """DELETE archives: the record leaves every list and answers 404 from then on, but stays
+    in the database until ``manage.py purge_expired`` removes it after its retention."""
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        view: Any = self
+        record_archive(record=view.get_object(), user=caller(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -42,6 +43,7 @@ class User(AbstractUser):
         db_table = "cases_user"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Practice(models.Model):
     """The tenant. Its settings tune trends, signals and retention."""
 
@@ -110,6 +112,7 @@ class Practice(models.Model):
         return self.name
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Membership(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -132,6 +135,7 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} in {self.practice}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class SupervisionAssignment(models.Model):
     practice = models.ForeignKey(
         Practice, on_delete=models.CASCADE, related_name="supervision_assignments"
@@ -158,6 +162,7 @@ class SupervisionAssignment(models.Model):
         return f"{self.supervisor} supervises {self.clinician}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Client(models.Model):
     """The unit of care. Identifying fields never leave through trends; ``code`` is the
     pseudonym used wherever a record must be referred to without naming anyone."""
@@ -183,6 +188,10 @@ class Client(models.Model):
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_clients"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A legal hold keeps the whole record past its retention period (purge_expired skips it).
+    legal_hold = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -217,6 +226,7 @@ class Client(models.Model):
         return self.code
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class CareTeamMember(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="care_team_members")
@@ -237,6 +247,7 @@ class CareTeamMember(models.Model):
         return f"{self.clinician} on the care team of {self.client}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class TherapySession(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
@@ -253,6 +264,8 @@ class TherapySession(models.Model):
         max_length=20, choices=Attendance.choices, default=Attendance.SCHEDULED
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -327,6 +340,7 @@ _OLD_ROW = ", ".join(f"OLD.{column}" for column in SIGNED_NOTE_COLUMNS)
 _NEW_ROW = ", ".join(f"NEW.{column}" for column in SIGNED_NOTE_COLUMNS)
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ProgressNote(models.Model):
     """The clinical record of one session. Signed notes are immutable; corrections are addenda."""
 
@@ -349,6 +363,8 @@ class ProgressNote(models.Model):
     )
     signed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -400,6 +416,7 @@ class ProgressNote(models.Model):
         return self.status == NoteStatus.SIGNED
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class NoteAddendum(models.Model):
     """A correction or addition to a signed note: append-only, in the database too."""
 
@@ -428,6 +445,7 @@ class NoteAddendum(models.Model):
         return f"Addendum {self.pk} to note {self.note_id}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ProcessNote(models.Model):
     """A psychotherapy note (45 CFR 164.501): its author's alone, kept apart from the record."""
 
@@ -440,6 +458,8 @@ class ProcessNote(models.Model):
     )
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -487,6 +507,8 @@ class SessionMeasure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -519,6 +541,9 @@ WAI_SUBSCALES = {
 }
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["total"]
+)
 class SessionRatingScale(SessionMeasure):
     """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
 
@@ -547,6 +572,9 @@ class SessionRatingScale(SessionMeasure):
         return super().__str__()
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["total"]
+)
 class OutcomeRatingScale(SessionMeasure):
     """ORS, start of session: four 0–10 items, total 0–40; clinical cutoff 25."""
 
@@ -581,6 +609,7 @@ class OutcomeRatingScale(SessionMeasure):
         return self.total < self.CLINICAL_CUTOFF
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class PostSessionQuestionnaire(SessionMeasure):
     """PSQ rupture items from the client or the therapist."""
 
@@ -620,6 +649,12 @@ class PostSessionQuestionnaire(SessionMeasure):
         return super().__str__()
 
 
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["task", "bond", "goal", "total"],
+)
 class WorkingAllianceInventory(SessionMeasure):
     """WAI-SR: twelve 1–5 items; task, bond and goal subscales, each the sum of four items."""
 

@@ -64,25 +64,32 @@ def administered_people(*, user: User) -> QuerySet[User]:
 
 
 def client_list(*, user: User) -> QuerySet[Client]:
+    """Archived records (``archived_at`` set by DELETE) are out of every list and lookup
+    here and below, and so is whatever hangs off an archived client, session or episode."""
     return Client.objects.filter(
         care_team_members__clinician=user,
         practice__in=practices_where(user=user, role=Role.CLINICIAN),
+        archived_at__isnull=True,
     )
 
 
 def session_list(*, user: User, client: Client | None = None) -> QuerySet[TherapySession]:
-    sessions = TherapySession.objects.filter(client__in=client_list(user=user))
+    sessions = TherapySession.objects.filter(
+        client__in=client_list(user=user), archived_at__isnull=True
+    )
     if client is not None:
         sessions = sessions.filter(client=client)
     return sessions
 
 
 def progress_note_list(*, user: User) -> QuerySet[ProgressNote]:
-    return ProgressNote.objects.filter(session__client__in=client_list(user=user))
+    return ProgressNote.objects.filter(
+        session__in=session_list(user=user), archived_at__isnull=True
+    )
 
 
 def addendum_list(*, user: User, note: ProgressNote | None = None) -> QuerySet[NoteAddendum]:
-    addenda = NoteAddendum.objects.filter(note__session__client__in=client_list(user=user))
+    addenda = NoteAddendum.objects.filter(note__in=progress_note_list(user=user))
     if note is not None:
         addenda = addenda.filter(note=note)
     return addenda
@@ -91,14 +98,20 @@ def addendum_list(*, user: User, note: ProgressNote | None = None) -> QuerySet[N
 def process_note_list(*, user: User) -> QuerySet[ProcessNote]:
     """The author's own process notes, in practices where they still practise."""
     return ProcessNote.objects.filter(
-        author=user, practice__in=practices_where(user=user, role=Role.CLINICIAN)
+        author=user,
+        practice__in=practices_where(user=user, role=Role.CLINICIAN),
+        archived_at__isnull=True,
+        session__archived_at__isnull=True,
+        session__client__archived_at__isnull=True,
     )
 
 
 def measure_list(
     *, user: User, measure_model: type[SessionMeasure], client: Client | None = None
 ) -> QuerySet[SessionMeasure]:
-    measures = measure_model._default_manager.filter(client__in=client_list(user=user))
+    measures = measure_model._default_manager.filter(
+        session__in=session_list(user=user), archived_at__isnull=True
+    )
     if client is not None:
         measures = measures.filter(client=client)
     return measures

@@ -161,6 +161,7 @@ def client_create(
 
 
 CLIENT_EDITABLE_FIELDS = (
+    "legal_hold",
     "kind",
     "name",
     "date_of_birth",
@@ -459,3 +460,30 @@ def measure_record(
     measure.refresh_from_db()  # read back the scores the database computed
     measure_recorded.send(sender=measure_model, measure=measure)
     return measure
+
+
+# --- Archiving ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_archive(*, record: Model, user: User) -> Model:
+    """What DELETE does to a clinical record: it leaves every list and lookup but stays in
+    the database until the retention period has passed (``manage.py purge_expired``).
+    The caller must be on the client's care team; a process note, its author."""
+    if isinstance(record, ProcessNote):
+        if record.author_id != user.pk:
+            raise PermissionDenied(errors.PROCESS_NOTE_AUTHOR_ONLY)
+    else:
+        holder: Any = record
+        if isinstance(record, Client):
+            client = record
+        elif hasattr(record, "client_id"):
+            client = holder.client
+        else:  # a progress note: through its session
+            client = holder.session.client
+        _require_care_team(client=client, clinician=user)
+    locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
+    if locked.archived_at is None:  # type: ignore[attr-defined]
+        locked.archived_at = timezone.now()  # type: ignore[attr-defined]
+        locked.save(update_fields=["archived_at"])
+    return locked

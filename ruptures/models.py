@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -64,6 +65,7 @@ def markers_condition() -> Q:
     )
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class RuptureEpisode(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_episodes")
@@ -107,6 +109,8 @@ class RuptureEpisode(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -196,6 +200,7 @@ class RuptureEpisode(models.Model):
         return self.status in CLOSED_STATUSES
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class RepairAttempt(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     episode = models.ForeignKey(
@@ -221,6 +226,8 @@ class RepairAttempt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -248,6 +255,7 @@ class RepairAttempt(models.Model):
         return f"Repair attempt {self.pk} on episode {self.episode_id}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class RuptureSignal(models.Model):
     """A possible rupture someone may be missing, derived by the server from measures and
     episodes. ``dedup_key`` makes derivation idempotent: the same evidence raises one signal."""

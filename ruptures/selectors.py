@@ -11,7 +11,9 @@ from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 
 def episode_list(*, user: User, client: Client | None = None) -> QuerySet[RuptureEpisode]:
-    episodes = RuptureEpisode.objects.filter(client__in=client_list(user=user))
+    episodes = RuptureEpisode.objects.filter(
+        client__in=client_list(user=user), archived_at__isnull=True
+    )
     if client is not None:
         episodes = episodes.filter(client=client)
     return episodes
@@ -20,7 +22,9 @@ def episode_list(*, user: User, client: Client | None = None) -> QuerySet[Ruptur
 def repair_attempt_list(
     *, user: User, episode: RuptureEpisode | None = None
 ) -> QuerySet[RepairAttempt]:
-    attempts = RepairAttempt.objects.filter(client__in=client_list(user=user))
+    attempts = RepairAttempt.objects.filter(
+        episode__in=episode_list(user=user), archived_at__isnull=True
+    )
     if episode is not None:
         attempts = attempts.filter(episode=episode)
     return attempts

@@ -98,6 +98,7 @@ _EPISODES = """
     LEFT JOIN cases_therapysession s ON s.id = e.session_id
     WHERE e.practice_id = %(practice)s
       AND e.detected_on >= %(start)s AND e.detected_on < %(end)s
+      AND e.archived_at IS NULL AND c.archived_at IS NULL
 """
 
 # Attended sessions of the practice in the period (months in the practice's time zone).
@@ -105,8 +106,10 @@ _SESSIONS = """
     SELECT s.id, s.client_id, s.clinician_id AS clinician, s.modality,
            date_trunc('month', s.starts_at AT TIME ZONE %(tz)s)::date AS month
     FROM cases_therapysession s
+    JOIN cases_client c ON c.id = s.client_id AND c.archived_at IS NULL
     WHERE s.practice_id = %(practice)s AND s.attendance = 'attended'
       AND s.starts_at >= %(start_at)s AND s.starts_at < %(end_at)s
+      AND s.archived_at IS NULL
 """
 
 _RUPTURE_RATE = f"""
@@ -158,8 +161,10 @@ SELECT date_trunc('month', r.attempted_on)::date AS month, strategy AS grp,
        count(DISTINCT r.id) FILTER (WHERE r.outcome = 'resolved') AS resolved,
        count(DISTINCT r.client_id) AS clients
 FROM ruptures_repairattempt r
+JOIN ruptures_ruptureepisode e ON e.id = r.episode_id AND e.archived_at IS NULL
+JOIN cases_client c ON c.id = r.client_id AND c.archived_at IS NULL
 CROSS JOIN LATERAL unnest(r.strategies) AS strategy
-WHERE r.practice_id = %(practice)s
+WHERE r.practice_id = %(practice)s AND r.archived_at IS NULL
   AND r.attempted_on >= %(start)s AND r.attempted_on < %(end)s
 GROUP BY GROUPING SETS ((1, 2), (1))
 """
@@ -170,8 +175,10 @@ scored AS (
     SELECT s.*, srs.total AS srs, ors.total AS ors, p.srs_cutoff
     FROM sessions s
     JOIN cases_practice p ON p.id = %(practice)s
-    LEFT JOIN cases_sessionratingscale srs ON srs.session_id = s.id
-    LEFT JOIN cases_outcomeratingscale ors ON ors.session_id = s.id
+    LEFT JOIN cases_sessionratingscale srs
+        ON srs.session_id = s.id AND srs.archived_at IS NULL
+    LEFT JOIN cases_outcomeratingscale ors
+        ON ors.session_id = s.id AND ors.archived_at IS NULL
     WHERE srs.id IS NOT NULL OR ors.id IS NOT NULL
 )
 SELECT month, grp, GROUPING(grp) = 1 AS is_total,
@@ -190,7 +197,7 @@ WITH signals AS (
     FROM ruptures_rupturesignal g
     JOIN cases_client c ON c.id = g.client_id
     LEFT JOIN cases_therapysession s ON s.id = g.session_id
-    WHERE g.practice_id = %(practice)s
+    WHERE g.practice_id = %(practice)s AND c.archived_at IS NULL
       AND g.raised_at >= %(start_at)s AND g.raised_at < %(end_at)s
 )
 SELECT month, grp, GROUPING(grp) = 1 AS is_total, count(*) AS signals,

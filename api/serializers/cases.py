@@ -70,6 +70,7 @@ class ClientSerializer(StrictModelSerializer):
             "discharge_date",
             "primary_clinician",
             "care_team",
+            "legal_hold",
             "created_at",
             "updated_at",
         ]

@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+import pghistory
 from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 
 from api.audit import AccessAuditMixin
 from api.permissions import IsClinician, IsPracticeAdmin
@@ -22,6 +24,15 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
     allowed_roles: ClassVar[str] = ""
     # PUT is not offered: every edit is a partial update.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The row changes of this request carry who made them and which request it was
+        # (the token user is known only now, after DRF's authentication).
+        if request.user is not None and request.user.is_authenticated:
+            pghistory.context(
+                user=request.user.pk, request_id=getattr(request._request, "request_id", "")
+            )
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
-from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
+from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
 from api.idempotency import idempotent
 from api.permissions import caller
 from api.serializers import cases as serializers
@@ -39,6 +39,7 @@ class ClientViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     """Clients on the caller's care teams, with identifying fields and care team."""
@@ -107,6 +108,7 @@ class TherapySessionViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     queryset = TherapySession.objects.none()
@@ -116,7 +118,7 @@ class TherapySessionViewSet(
     filterset_class = filtersets.TherapySessionFilter
     ordering_fields = ["starts_at", "id"]
     ordering = ["-starts_at", "-id"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
 
 class ProgressNoteViewSet(
@@ -124,6 +126,7 @@ class ProgressNoteViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
@@ -136,7 +139,7 @@ class ProgressNoteViewSet(
     filterset_class = filtersets.ProgressNoteFilter
     ordering_fields = ["id", "created_at", "signed_at"]
     ordering = ["-id"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @extend_schema(request=None, responses=serializers.ProgressNoteSerializer)
     @action(detail=True, methods=["post"])
@@ -167,6 +170,7 @@ class ProcessNoteViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
@@ -178,7 +182,7 @@ class ProcessNoteViewSet(
     ordering_fields = ["id", "created_at"]
     ordering = ["-id"]
     allowed_roles = "clinician — the note's author only"
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
 
 def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title: str) -> type:
@@ -186,6 +190,7 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         mixins.ListModelMixin,
         CreateMixin,
         RetrieveMixin,
+        ArchiveMixin,
         ClinicalViewSet,
     ):
         queryset = measure_model._default_manager.none()
@@ -196,7 +201,7 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         filterset_class = filtersets.measure_filterset(measure_model)
         ordering_fields = ["id", "created_at"]
         ordering = ["-id"]
-        http_method_names = ["get", "post", "head", "options"]
+        http_method_names = ["get", "post", "delete", "head", "options"]
 
     MeasureViewSet.__name__ = f"{measure_model.__name__}ViewSet"
     MeasureViewSet.__qualname__ = MeasureViewSet.__name__

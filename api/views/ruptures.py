@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
-from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
+from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
 from api.idempotency import idempotent
 from api.permissions import caller
 from api.serializers import ruptures as serializers
@@ -26,6 +26,7 @@ class RuptureEpisodeViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     """Rupture episodes, inside therapy and in the client's own relationships. The status
@@ -39,7 +40,7 @@ class RuptureEpisodeViewSet(
     filterset_class = filtersets.RuptureEpisodeFilter
     ordering_fields = ["detected_on", "id", "intensity"]
     ordering = ["-detected_on", "-id"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def _close(self, request: Request, move: Callable[..., Any]) -> Response:
         episode = self.get_object()
@@ -97,6 +98,7 @@ class RepairAttemptViewSet(
     mixins.ListModelMixin,
     CreateMixin,
     RetrieveMixin,
+    ArchiveMixin,
     ClinicalViewSet,
 ):
     """Attempts to repair an episode. Recording one moves an open episode to repairing."""
@@ -107,7 +109,7 @@ class RepairAttemptViewSet(
     filterset_class = filtersets.RepairAttemptFilter
     ordering_fields = ["attempted_on", "id"]
     ordering = ["-attempted_on", "-id"]
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
 
 
 class RuptureSignalViewSet(

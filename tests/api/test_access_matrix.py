@@ -62,7 +62,7 @@ CASES = [
     ),
     ("GET", "/api/v1/clients/{client}/", None, expect(200)),
     ("PATCH", "/api/v1/clients/{client}/", lambda w: {"phone": "+44 20 7946 0000"}, expect(200)),
-    ("DELETE", "/api/v1/clients/{client}/", None, NOT_OFFERED),
+    ("DELETE", "/api/v1/clients/{client}/", None, expect(204)),
     ("PUT", "/api/v1/clients/{client}/", lambda w: {"name": "X"}, NOT_OFFERED),
     (
         "POST",
@@ -94,7 +94,7 @@ CASES = [
     ),
     ("GET", "/api/v1/sessions/{session}/", None, expect(200)),
     ("PATCH", "/api/v1/sessions/{session}/", lambda w: {"duration_minutes": 45}, expect(200)),
-    ("DELETE", "/api/v1/sessions/{session}/", None, NOT_OFFERED),
+    ("DELETE", "/api/v1/sessions/{session}/", None, expect(204)),
     # --- progress notes
     ("GET", "/api/v1/progress-notes/", None, LIST),
     (
@@ -115,6 +115,7 @@ CASES = [
         expect(200),
     ),
     ("POST", "/api/v1/progress-notes/{note}/sign/", None, expect(200)),
+    ("DELETE", "/api/v1/progress-notes/{signed_note}/", None, expect(204)),
     (
         "POST",
         "/api/v1/progress-notes/{signed_note}/addenda/",
@@ -190,7 +191,7 @@ CASES = [
         CREATE,
     ),
     ("GET", "/api/v1/measures/wai-sr/{wai}/", None, expect(200)),
-    ("DELETE", "/api/v1/measures/srs/{srs}/", None, NOT_OFFERED),
+    ("DELETE", "/api/v1/measures/srs/{srs}/", None, expect(204)),
     # --- rupture episodes
     ("GET", "/api/v1/rupture-episodes/", None, LIST),
     (
@@ -239,6 +240,9 @@ CASES = [
         CREATE,
     ),
     ("GET", "/api/v1/repair-attempts/{repair}/", None, expect(200)),
+    ("DELETE", "/api/v1/repair-attempts/{repair}/", None, expect(204)),
+    ("DELETE", "/api/v1/rupture-episodes/{episode}/", None, expect(204)),
+    ("DELETE", "/api/v1/process-notes/{process_note}/", None, expect(204)),
     # --- signals
     ("GET", "/api/v1/signals/", None, LIST),
     ("GET", "/api/v1/signals/{signal}/", None, expect(200)),
