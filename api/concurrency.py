@@ -56,11 +56,17 @@ def with_etag(response: Response) -> Response:
 
 
 class CreateMixin(mixins.CreateModelMixin):
-    """Create, honouring ``Idempotency-Key``; the answer carries the new record's ETag."""
+    """Create, honouring ``Idempotency-Key``; the answer, first or replayed, carries the new
+    record's ETag."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return with_etag(self._create_once(request, *args, **kwargs))
+
+    create.idempotent = True  # type: ignore[attr-defined]  # read by the schema
 
     @idempotent
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return with_etag(super().create(request, *args, **kwargs))
+    def _create_once(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
 
 
 class RetrieveMixin(mixins.RetrieveModelMixin):

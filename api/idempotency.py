@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from api.models import IdempotencyRecord
 from api.permissions import caller
@@ -83,7 +84,8 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                         "path": request.path[:500],
                         "request_hash": fingerprint,
                         "status_code": response.status_code,
-                        "response_body": json.loads(json.dumps(response.data, default=str)),
+                        # DRF's encoder, so a replay reads exactly as the first answer did.
+                        "response_body": json.loads(json.dumps(response.data, cls=JSONEncoder)),
                         "expires_at": now + LIFETIME,
                     },
                 )

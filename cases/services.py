@@ -127,6 +127,7 @@ def client_create(
     date_of_birth: dt.date | None = None,
     email: str = "",
     phone: str = "",
+    legal_hold: bool = False,
 ) -> Client:
     team = {primary_clinician.pk: primary_clinician, **{u.pk: u for u in care_team}}
     for clinician in team.values():
@@ -140,6 +141,7 @@ def client_create(
         date_of_birth=date_of_birth,
         email=email,
         phone=phone,
+        legal_hold=legal_hold,
     )
     client.full_clean(exclude=["code"], validate_unique=False)
     # The code is random; a collision is rare, so retry rather than lock.
@@ -412,6 +414,14 @@ MEASURE_INPUT_FIELDS: dict[MeasureModel, tuple[str, ...]] = {
 }
 
 
+def lock_client_for_signals(*, client_id: int) -> None:
+    """Signals compare a client's records with each other (an SRS with the one before, the
+    episodes of 90 days), so two writes of one client must not derive them side by side, each
+    blind to the other's uncommitted row. This queues them for the rest of the transaction;
+    FOR NO KEY UPDATE does not hold back writes that merely point at the client."""
+    list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values_list("pk"))
+
+
 def _check_psq_ratings(values: dict[str, Any]) -> None:
     """Tension and resolution are rated exactly when a rupture was experienced."""
     rupture = values.get("rupture_experienced")
@@ -441,6 +451,7 @@ def measure_record(
     if measure_model is PostSessionQuestionnaire:
         _check_psq_ratings(values)
     _require_care_team(client=session.client, clinician=recorded_by)
+    lock_client_for_signals(client_id=session.client_id)
     measure = measure_model(
         practice_id=session.practice_id,
         session=session,

@@ -24,6 +24,7 @@ from cases.models import (
     TherapySession,
     User,
 )
+from cases.services import lock_client_for_signals
 from ruptures import errors
 from ruptures.choices import (
     CLOSED_STATUSES,
@@ -135,6 +136,7 @@ def episode_open(
 ) -> RuptureEpisode:
     _require_care_team(client=client, user=created_by)
     _check_session(session=session, client=client)
+    lock_client_for_signals(client_id=client.pk)
     detected_on = detected_on or practice_today(client.practice)
     _check_not_future(field="detected_on", value=detected_on, practice=client.practice)
     if recurrence_of is not None:
@@ -176,7 +178,13 @@ EPISODE_EDITABLE_FIELDS = (
 
 
 def _lock_episode(episode: RuptureEpisode) -> RuptureEpisode:
-    return RuptureEpisode.objects.select_for_update().select_related("practice").get(pk=episode.pk)
+    # ``of=("self",)``: the practice row joined in must not be locked too, or every write of
+    # the practice would queue behind this one (and deadlock with the access log's chain).
+    return (
+        RuptureEpisode.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .get(pk=episode.pk)
+    )
 
 
 def _require_live(episode: RuptureEpisode) -> None:

@@ -226,7 +226,9 @@ class MeasureSerializer(StrictModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> Any:
         return services.measure_record(
-            measure_model=self.Meta.model, recorded_by=self.user, **validated_data
+            measure_model=getattr(self.Meta, "model"),  # noqa: B009 (set by each subclass)
+            recorded_by=self.user,
+            **validated_data,
         )
 
 

@@ -97,3 +97,17 @@ def test_signals_and_admin_records_are_not_deleted(api, api_as, practice_admin, 
     assert api.delete(f"/api/v1/signals/{signal.pk}/").status_code == 405
     practice = client.practice_id
     assert api_as(practice_admin).delete(f"/api/v1/practices/{practice}/").status_code == 405
+
+
+def test_a_client_is_registered_and_put_on_legal_hold(api, practice):
+    created = api.post(
+        "/api/v1/clients/",
+        {"practice": practice.pk, "kind": "individual", "name": "Ivo Brandt",
+         "intake_date": "2026-01-05", "legal_hold": True},
+    )  # fmt: skip
+    url = f"/api/v1/clients/{created.json()['id']}/"
+
+    released = api.patch(url, {"legal_hold": False}, HTTP_IF_MATCH=created["ETag"])
+
+    assert created.status_code == 201 and created.json()["legal_hold"] is True
+    assert released.json()["legal_hold"] is False
