@@ -20,6 +20,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api import errors
+from ruptures.trends import TrendsError
 
 
 class Conflict(exceptions.APIException):
@@ -42,6 +43,8 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail)
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, TrendsError):
+        return exceptions.ValidationError({exc.field: [str(exc)]})
     if isinstance(exc, Http404):
         return exceptions.NotFound(errors.NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):

@@ -36,6 +36,7 @@ v1: list[URLPattern | URLResolver] = [
     path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),
     path("me/", people.MeView.as_view(), name="me"),
     path("trends/<slug:figure>/", trends.TrendView.as_view(), name="trends"),
+    path("supervisees/", trends.SuperviseesView.as_view(), name="supervisees"),
     path("", include(router.urls)),
 ]
 

@@ -15,7 +15,7 @@ class MendUserAdmin(UserAdmin):
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "min_cell_size", "retention_years", "srs_cutoff")
+    list_display = ("name", "slug", "trends_epsilon", "retention_years", "srs_cutoff")
     search_fields = ("name", "slug")
 
 

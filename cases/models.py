@@ -32,7 +32,10 @@ from cases.choices import (
     Setting,
 )
 
-MIN_CELL_SIZE_FLOOR = 5
+# Trends: the privacy loss ε a monthly release may spend (ruptures.releases), and the days
+# after a month closes before it is released (7 at least: signals need a week to be handled).
+TRENDS_EPSILON_RANGE = (Decimal("0.1"), Decimal("4"))
+PUBLICATION_LAG_RANGE = (7, 90)
 
 
 class User(AbstractUser):
@@ -50,9 +53,22 @@ class Practice(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
-    # Trends: a cell built from fewer distinct clients than this is suppressed.
-    min_cell_size = models.PositiveSmallIntegerField(
-        default=11, validators=[MinValueValidator(MIN_CELL_SIZE_FLOOR), MaxValueValidator(1000)]
+    # Trends: the privacy loss of each monthly release and how long after its month it is made.
+    trends_epsilon = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[
+            MinValueValidator(TRENDS_EPSILON_RANGE[0]),
+            MaxValueValidator(TRENDS_EPSILON_RANGE[1]),
+        ],
+    )
+    trends_publication_lag_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[
+            MinValueValidator(PUBLICATION_LAG_RANGE[0]),
+            MaxValueValidator(PUBLICATION_LAG_RANGE[1]),
+        ],
     )
     # Retention: years after the last service before a record may be purged.
     retention_years = models.PositiveSmallIntegerField(
@@ -85,8 +101,18 @@ class Practice(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(min_cell_size__gte=MIN_CELL_SIZE_FLOOR),
-                name="practice_min_cell_size_at_least_5",
+                condition=Q(
+                    trends_epsilon__gte=TRENDS_EPSILON_RANGE[0],
+                    trends_epsilon__lte=TRENDS_EPSILON_RANGE[1],
+                ),
+                name="practice_trends_epsilon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    trends_publication_lag_days__gte=PUBLICATION_LAG_RANGE[0],
+                    trends_publication_lag_days__lte=PUBLICATION_LAG_RANGE[1],
+                ),
+                name="practice_publication_lag_range",
             ),
             models.CheckConstraint(
                 condition=Q(retention_years__gte=1), name="practice_retention_positive"

@@ -84,7 +84,8 @@ def supervision_assign(
 PRACTICE_SETTINGS_FIELDS = (
     "name",
     "timezone",
-    "min_cell_size",
+    "trends_epsilon",
+    "trends_publication_lag_days",
     "retention_years",
     "srs_cutoff",
     "ors_reliable_change",

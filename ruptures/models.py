@@ -344,4 +344,67 @@ class RuptureSignal(models.Model):
         return f"{self.rule} signal {self.pk} ({self.status})"
 
 
-__all__ = ["RepairAttempt", "RuptureEpisode", "RuptureSignal"]
+class TrendRelease(models.Model):
+    """One practice's trends for one month, computed once with differential privacy
+    (``ruptures.releases``) and never changed: every trends answer reads these rows only.
+
+    ``measurements`` holds the noisy histograms and sums, each with the scale of its noise;
+    ``settings`` holds everything the release was made with (time zone, SRS cutoff, ε, δ, ρ,
+    the contribution bounds and the budget plan), so that later changes of the practice's
+    settings reach later releases only."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()  # the first day of the month released
+    made_at = models.DateTimeField()
+    settings = models.JSONField()
+    library_version = models.CharField(max_length=40)  # opendp's, for the record
+    measurements = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "month"], name="release_one_per_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="release_month_starts_on_first"),
+        ]
+        triggers = [
+            # Frozen: what supervisors have read stays what they read.
+            pgtrigger.Protect(name="release_frozen", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"trends release {self.month:%Y-%m} of practice {self.practice_id}"
+
+
+class PrivacySpend(models.Model):
+    """The budget ledger: the privacy loss (zCDP ρ) each measurement of a release spent
+    against its month's budget. Append-only; a release that would take a month past its
+    budget is refused before anything is computed."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    release = models.ForeignKey(
+        TrendRelease, on_delete=models.PROTECT, null=True, blank=True, related_name="spends"
+    )
+    measurement = models.CharField(max_length=60)
+    rho = models.FloatField()
+    budget_rho = models.FloatField()  # the month's whole budget when this was spent
+    spent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rho__gt=0), name="spend_positive"),
+            models.CheckConstraint(
+                condition=Q(rho__lte=F("budget_rho")), name="spend_within_budget"
+            ),
+        ]
+        indexes = [models.Index(fields=["practice", "month"], name="spend_month_idx")]
+        triggers = [
+            pgtrigger.Protect(
+                name="spend_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurement}: ρ {self.rho:.5f} of {self.month:%Y-%m}"
+
+
+__all__ = ["PrivacySpend", "RepairAttempt", "RuptureEpisode", "RuptureSignal", "TrendRelease"]

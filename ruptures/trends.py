@@ -1,50 +1,62 @@
-"""Supervisor trends: anonymised monthly figures of rupture and repair, computed in PostgreSQL.
+"""Supervisor trends: figures of rupture and repair read from the frozen monthly releases.
 
-Each figure is one aggregate query over a practice and a whole-month period, grouped by month
-and, optionally, one dimension (``GROUPING SETS`` gives the cells and each month's total in one
-pass). Python then only decides what to publish over the small grid of cells:
+Every number here is post-processing of the noisy measurements a release stored
+(``ruptures.releases``): sums of noisy counts, ratios of noisy sums, with their noise carried
+along, so answering spends no privacy and reads nothing but releases. A month that has no
+release yet (the current one among them) is never shown; quarters and rolling twelve months
+are sums of monthly releases.
 
-1. **Small cells.** A cell whose population (the distinct clients whose records make it) is
-   between 1 and k - 1 is suppressed. Zero may show.
-2. **Complementary suppression.** Every month's total is published in the undivided query, so a
-   lone suppressed cell could be recovered by subtraction. In every row where something is
-   suppressed (or hidden from this supervisor: clinicians they do not supervise), further cells
-   are suppressed until the unknown part of the row holds at least two cells and one of them has
-   k clients or more; the unknown cells then only ever add up to a group of at least k people.
-   If no such cell is left, all the row is unknown and stands or falls with its total.
-3. **Months are atoms.** Periods are whole months, figures are per month, and nothing is summed
-   across months, so two overlapping queries never difference into a smaller group; every
-   decision above depends on the month's own cells only, so a month reads the same in every
-   query that includes it.
+Each published value carries a 90 % interval:
+- a count: its noisy value ± 1.645 standard deviations of its noise (the noise is Gaussian,
+  of the standard deviation OpenDP reports);
+- a share, rate or mean: the ratio of two noisy sums, bounded by the ratios of their 95 %
+  intervals; both hold together at least 90 % of the time (Bonferroni), whatever the
+  correlation between the two.
+A ratio whose noisy denominator could be zero within its interval is "too few to show": the
+decision reads only noisy values, so it reveals nothing the release did not.
 
-Nothing identifying leaves: no client ids or codes, no names of clients, no free text, no dates
-finer than a month, no ages. Clinicians appear (by id and name) only to their supervisors.
+Nothing identifying leaves: no client ids or codes, no names of clients, no text, no dates
+finer than a month. Clinicians appear (by id and name) only to their supervisors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
 from cases.choices import Modality, Role
 from cases.models import Practice, User
 from cases.selectors import has_role, supervisees_of
-from ruptures.choices import Factor, Marker, Moment, Relationship, RuptureKind, Strategy
+from ruptures import releases
+from ruptures.choices import (
+    Factor,
+    Initiator,
+    Marker,
+    Moment,
+    Relationship,
+    RuptureKind,
+    Strategy,
+)
+from ruptures.models import TrendRelease
 
 MAX_MONTHS = 36
-OUTSIDE_SESSION = "outside_session"  # episodes and signals not tied to a session have no modality
-TOTAL = None  # the group key of a month's total in the SQL results (GROUPING SETS)
-NO_GROUP = "(none)"
-
+DEFAULT_MONTHS = 12
+INTERVAL_LEVEL = 0.9
+Z_COUNT = 1.6448536269514722  # two-sided 90 %
+Z_PART = 1.959963984540054  # two-sided 95 % for each part of a ratio (Bonferroni: ≥ 90 %)
+GRAINS = ("month", "quarter", "rolling_12")
 
 NOT_A_SUPERVISOR = "Only the practice's supervisors read its trends."
+NOT_A_SUPERVISEE = "Not one of your supervisees."
+NO_SUPERVISEES = "You have no supervisees in this practice."
+BOTH_CLINICIAN_AND_BY = "Narrow to one clinician or break down by a dimension, not both."
+PERIOD_BACKWARDS = "The period must start before it ends."
+PERIOD_TOO_LONG = f"A period covers at most {MAX_MONTHS} months."
 
 
 class TrendsError(ValueError):
@@ -55,7 +67,126 @@ class TrendsError(ValueError):
         self.field = field
 
 
+# --- Noisy arithmetic --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Noisy:
+    """A sum of noisy released values and the variance of its noise."""
+
+    value: float = 0.0
+    variance: float = 0.0
+
+    def __add__(self, other: Noisy) -> Noisy:
+        return Noisy(self.value + other.value, self.variance + other.variance)
+
+    def interval(self, z: float) -> tuple[float, float]:
+        half = z * math.sqrt(self.variance)
+        return self.value - half, self.value + half
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float | None
+    low: float | None
+    high: float | None
+    too_few_to_show: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "too_few_to_show": self.too_few_to_show,
+        }
+
+
+TOO_FEW = Estimate(None, None, None, too_few_to_show=True)
+
+
+def count_estimate(n: Noisy) -> Estimate:
+    low, high = n.interval(Z_COUNT)
+    return Estimate(
+        float(max(0, round(n.value))), max(0.0, round(low, 1)), max(0.0, round(high, 1))
+    )
+
+
+def ratio_estimate(
+    numerator: Noisy,
+    denominator: Noisy,
+    *,
+    scale: float = 1.0,
+    offset: float = 0.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    places: int = 3,
+) -> Estimate:
+    """``offset + scale × numerator / denominator``, clamped to ``bounds``."""
+    d_low, d_high = denominator.interval(Z_PART)
+    if d_low <= 0 or denominator.value <= 0:
+        return TOO_FEW
+    n_low, n_high = numerator.interval(Z_PART)
+    low = n_low / d_high if n_low >= 0 else n_low / d_low
+    high = n_high / d_low if n_high >= 0 else n_high / d_high
+
+    def shown(x: float) -> float:
+        return round(min(max(offset + scale * x, bounds[0]), bounds[1]), places)
+
+    return Estimate(shown(numerator.value / denominator.value), shown(low), shown(high))
+
+
+# --- Reading a release -------------------------------------------------------------------------
+
+
+class Month:
+    """One release, readable by measurement and keys."""
+
+    def __init__(self, release: TrendRelease) -> None:
+        self.release = release
+        self.month: dt.date = release.month
+        self._measurements: dict[str, Any] = release.measurements
+
+    def keys(self, measurement: str, column: str) -> list[str]:
+        cells = self._measurements[measurement]["cells"]
+        return sorted({str(c[column]) for c in cells})
+
+    def noisy(self, measurement: str, column: str = "len", **where: Any) -> Noisy:
+        m = self._measurements[measurement]
+        sd = m["scales"][column]
+        total, n = 0.0, 0
+        for cell in m["cells"]:
+            if all(_matches(cell.get(k), v) for k, v in where.items()):
+                total += cell[column] or 0
+                n += 1
+        return Noisy(total, n * sd * sd)
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, (tuple, frozenset, set, list)):
+        return value in wanted
+    return value == wanted
+
+
+def _over(months: Iterable[Month], part: Callable[[Month], Noisy]) -> Noisy:
+    total = Noisy()
+    for month in months:
+        total = total + part(month)
+    return total
+
+
 # --- Figures -----------------------------------------------------------------------------------
+
+OUTCOME_LABELS = {
+    "resolved": "Resolved",
+    "unresolved": "Unresolved",
+    "relationship_ended": "Relationship ended",
+    "open": "Still open",
+}
+WITHIN_DAYS = {
+    days: frozenset(band for band, _, last in releases.RESOLUTION_BANDS if last <= days)
+    for days in (7, 30, 90)
+}
+
+Part = Callable[[Iterable[Month]], dict[str, Estimate]]
 
 
 @dataclass(frozen=True)
@@ -63,151 +194,137 @@ class Figure:
     name: str
     description: str
     values: dict[str, str]  # value name -> what it means
-    dimensions: tuple[str, ...]  # the ``by`` it accepts
-    sql: str  # one aggregate query; see ``_query``
-    compute: Callable[[dict[str, Any]], dict[str, float | None]]
-    # The distinct-client counts a cell is built from; all must be 0 or >= k.
-    populations: tuple[str, ...] = ("clients",)
-    # The breakdown it always has (strategy resolution is by strategy by nature).
-    inherent: str | None = None
+    dimensions: tuple[str, ...]
+    # (group key or None for the total) -> a function of the row's months -> its values
+    compute: Callable[[str | None, str | None], Part]
 
 
-def _ratio(numerator: Any, denominator: Any, scale: int = 1, places: int = 3) -> float | None:
-    if not denominator:
-        return None
-    return round(float(numerator) * scale / float(denominator), places)
+def _measurement(prefix: str, by: str | None) -> tuple[str, dict[str, Any]]:
+    return (prefix, {}) if by is None else (f"{prefix}_by_{by}", {})
 
 
-def _round(value: Any, places: int = 1) -> float | None:
-    return None if value is None else round(float(value), places)
+def _where(by: str | None, key: str | None) -> dict[str, Any]:
+    return {} if by is None or key is None else {by: key}
 
 
-# Month of a timestamp in the practice's time zone, and of a date.
-_MONTH_TS = "date_trunc('month', {column} AT TIME ZONE %(tz)s)::date"
-_MONTH_DATE = "date_trunc('month', {column})::date"
+def _episodes(months: Iterable[Month], by: str | None, key: str | None, **extra: Any) -> Noisy:
+    """Episodes of one group (or all), from the measurement taken by that dimension."""
+    if by is None or key is None:
+        return _over(months, lambda m: m.noisy("episodes", **extra))
+    if by == "outcome":
+        return _over(months, lambda m: m.noisy("episodes", outcome=key))
+    return _over(months, lambda m: m.noisy(f"episodes_by_{by}", **{by: key}, **extra))
 
-# Episodes of the practice detected in the period, with the dimensions they can be cut by.
-_EPISODES = """
-    SELECT e.id, e.client_id, e.relationship, e.kind, e.moment, e.markers, e.factors,
-           e.status, e.detected_on, e.closed_on,
-           date_trunc('month', e.detected_on)::date AS month,
-           COALESCE(s.clinician_id, c.primary_clinician_id) AS clinician,
-           COALESCE(s.modality, 'outside_session') AS modality
-    FROM ruptures_ruptureepisode e
-    JOIN cases_client c ON c.id = e.client_id
-    LEFT JOIN cases_therapysession s ON s.id = e.session_id
-    WHERE e.practice_id = %(practice)s
-      AND e.detected_on >= %(start)s AND e.detected_on < %(end)s
-      AND e.archived_at IS NULL AND c.archived_at IS NULL
-"""
 
-# Attended sessions of the practice in the period (months in the practice's time zone).
-_SESSIONS = """
-    SELECT s.id, s.client_id, s.clinician_id AS clinician, s.modality,
-           date_trunc('month', s.starts_at AT TIME ZONE %(tz)s)::date AS month
-    FROM cases_therapysession s
-    JOIN cases_client c ON c.id = s.client_id AND c.archived_at IS NULL
-    WHERE s.practice_id = %(practice)s AND s.attendance = 'attended'
-      AND s.starts_at >= %(start_at)s AND s.starts_at < %(end_at)s
-      AND s.archived_at IS NULL
-"""
+def _rupture_rate(by: str | None, key: str | None) -> Part:
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        months = list(months)
+        episodes = _episodes(months, by, key)
+        if by in ("clinician", "modality") and key is not None:
+            sessions = _over(months, lambda m: m.noisy(f"sessions_by_{by}", **{by: key}))
+        else:
+            sessions = _over(months, lambda m: m.noisy("sessions"))
+        return {
+            "rate": ratio_estimate(episodes, sessions, scale=100, bounds=(0, math.inf), places=1)
+        }
 
-_RUPTURE_RATE = f"""
-WITH episodes AS ({_EPISODES}), sessions AS ({_SESSIONS}),
-numerator AS (
-    SELECT month, grp, GROUPING(grp) = 1 AS is_total,
-           count(*) AS episodes, count(DISTINCT client_id) AS clients
-    FROM (SELECT *, {{group}} AS grp FROM episodes) AS e
-    GROUP BY GROUPING SETS ((month, grp), (month))
-),
-denominator AS (
-    SELECT month, grp, GROUPING(grp) = 1 AS is_total,
-           count(*) AS sessions, count(DISTINCT client_id) AS session_clients
-    FROM (SELECT *, {{session_group}} AS grp FROM sessions) AS s
-    GROUP BY GROUPING SETS ((month, grp), (month))
-)
-SELECT COALESCE(n.month, d.month) AS month,
-       CASE WHEN n.month IS NULL THEN d.grp ELSE n.grp END AS grp,
-       COALESCE(n.is_total, d.is_total) AS is_total,
-       COALESCE(n.episodes, 0) AS episodes, COALESCE(n.clients, 0) AS clients,
-       COALESCE(d.sessions, 0) AS sessions, COALESCE(d.session_clients, 0) AS session_clients
-FROM numerator n
-FULL JOIN denominator d
-    ON d.month = n.month AND d.is_total = n.is_total AND d.grp IS NOT DISTINCT FROM n.grp
-"""
+    return part
 
-_EPISODE_COUNTS = f"""
-WITH episodes AS ({_EPISODES})
-SELECT month, grp, GROUPING(grp) = 1 AS is_total,
-       count(DISTINCT id) AS episodes, count(DISTINCT client_id) AS clients
-FROM episodes {{unnest}}
-GROUP BY GROUPING SETS ((month, grp), (month))
-"""
 
-_RESOLUTION = f"""
-WITH episodes AS ({_EPISODES})
-SELECT month, grp, GROUPING(grp) = 1 AS is_total, count(*) AS episodes,
-       count(*) FILTER (WHERE status = 'resolved') AS resolved,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - detected_on)
-           FILTER (WHERE status = 'resolved') AS median_days,
-       count(DISTINCT client_id) AS clients
-FROM (SELECT *, {{group}} AS grp FROM episodes) AS e
-GROUP BY GROUPING SETS ((month, grp), (month))
-"""
+def _episode_counts(by: str | None, key: str | None) -> Part:
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        return {"episodes": count_estimate(_episodes(list(months), by, key))}
 
-_STRATEGY_RESOLUTION = """
-SELECT date_trunc('month', r.attempted_on)::date AS month, strategy AS grp,
-       GROUPING(strategy) = 1 AS is_total, count(DISTINCT r.id) AS attempts,
-       count(DISTINCT r.id) FILTER (WHERE r.outcome = 'resolved') AS resolved,
-       count(DISTINCT r.client_id) AS clients
-FROM ruptures_repairattempt r
-JOIN ruptures_ruptureepisode e ON e.id = r.episode_id AND e.archived_at IS NULL
-JOIN cases_client c ON c.id = r.client_id AND c.archived_at IS NULL
-CROSS JOIN LATERAL unnest(r.strategies) AS strategy
-WHERE r.practice_id = %(practice)s AND r.archived_at IS NULL
-  AND r.attempted_on >= %(start)s AND r.attempted_on < %(end)s
-GROUP BY GROUPING SETS ((1, 2), (1))
-"""
+    return part
 
-_MEASURES = f"""
-WITH sessions AS ({_SESSIONS}),
-scored AS (
-    SELECT s.*, srs.total AS srs, ors.total AS ors, p.srs_cutoff
-    FROM sessions s
-    JOIN cases_practice p ON p.id = %(practice)s
-    LEFT JOIN cases_sessionratingscale srs
-        ON srs.session_id = s.id AND srs.archived_at IS NULL
-    LEFT JOIN cases_outcomeratingscale ors
-        ON ors.session_id = s.id AND ors.archived_at IS NULL
-    WHERE srs.id IS NOT NULL OR ors.id IS NOT NULL
-)
-SELECT month, grp, GROUPING(grp) = 1 AS is_total,
-       avg(srs) AS mean_srs, avg(ors) AS mean_ors,
-       count(srs) AS srs_sessions, count(*) FILTER (WHERE srs < srs_cutoff) AS below_cutoff,
-       count(DISTINCT client_id) AS clients
-FROM (SELECT *, {{group}} AS grp FROM scored) AS m
-GROUP BY GROUPING SETS ((month, grp), (month))
-"""
 
-_SIGNALS = """
-WITH signals AS (
-    SELECT g.client_id, g.status, g.raised_at, g.handled_at,
-           date_trunc('month', g.raised_at AT TIME ZONE %(tz)s)::date AS month,
-           COALESCE(s.clinician_id, c.primary_clinician_id) AS clinician
-    FROM ruptures_rupturesignal g
-    JOIN cases_client c ON c.id = g.client_id
-    LEFT JOIN cases_therapysession s ON s.id = g.session_id
-    WHERE g.practice_id = %(practice)s AND c.archived_at IS NULL
-      AND g.raised_at >= %(start_at)s AND g.raised_at < %(end_at)s
-)
-SELECT month, grp, GROUPING(grp) = 1 AS is_total, count(*) AS signals,
-       count(*) FILTER (
-           WHERE status = 'acknowledged' AND handled_at <= raised_at + interval '7 days'
-       ) AS acknowledged_in_7_days,
-       count(DISTINCT client_id) AS clients
-FROM (SELECT *, {group} AS grp FROM signals) AS g
-GROUP BY GROUPING SETS ((month, grp), (month))
-"""
+def _resolution(by: str | None, key: str | None) -> Part:
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        months = list(months)
+        everything = _episodes(months, by, key)
+        out: dict[str, Estimate] = {
+            f"share_{outcome}": ratio_estimate(
+                _episodes(months, by, key, outcome=outcome), everything
+            )
+            for outcome in OUTCOME_LABELS
+        }
+        if by is None or key is None:
+            # Time to resolution: a histogram of day bands, practice-wide.
+            resolved = _over(months, lambda m: m.noisy("resolved_by_days"))
+            for days, bands in WITHIN_DAYS.items():
+                out[f"share_of_resolved_within_{days}_days"] = ratio_estimate(
+                    _over(months, lambda m, b=bands: m.noisy("resolved_by_days", days=b)),
+                    resolved,
+                )
+        return out
+
+    return part
+
+
+def _repair_resolution(by: str | None, key: str | None) -> Part:
+    name = "repairs" if by is None or key is None else f"repairs_by_{by}"
+    where = _where(by, key)
+
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        months = list(months)
+        attempts = _over(months, lambda m: m.noisy(name, **where))
+        resolved = _over(months, lambda m: m.noisy(name, outcome="resolved", **where))
+        some = _over(
+            months,
+            lambda m: m.noisy(name, outcome=("resolved", "partly_resolved"), **where),
+        )
+        return {
+            "share_resolved": ratio_estimate(resolved, attempts),
+            "share_resolved_or_partly": ratio_estimate(some, attempts),
+        }
+
+    return part
+
+
+def _mean(months: list[Month], name: str, column: str, where: dict[str, Any]) -> Estimate:
+    centred = _over(months, lambda m: m.noisy(name, column, **where))
+    n = _over(months, lambda m: m.noisy(name, **where))
+    centre = releases.sum_centre(column)
+    low, high = releases.CLAMPS[column]
+    return ratio_estimate(
+        centred,
+        n,
+        scale=1 / releases.MEASURE_SCALE,
+        offset=centre / releases.MEASURE_SCALE,
+        bounds=(low, high),
+        places=1,
+    )
+
+
+def _measures(by: str | None, key: str | None) -> Part:
+    suffix = "" if by is None or key is None else f"_by_{by}"
+    where = _where(by, key)
+
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        months = list(months)
+        rated = _over(months, lambda m: m.noisy(f"srs{suffix}", **where))
+        below = _over(months, lambda m: m.noisy(f"srs{suffix}", "below_cutoff", **where))
+        return {
+            "mean_srs": _mean(months, f"srs{suffix}", "srs", where),
+            "mean_ors": _mean(months, f"ors{suffix}", "ors", where),
+            "share_below_srs_cutoff": ratio_estimate(below, rated),
+        }
+
+    return part
+
+
+def _acknowledgement(by: str | None, key: str | None) -> Part:
+    name = "signals" if by is None or key is None else f"signals_by_{by}"
+    where = _where(by, key)
+
+    def part(months: Iterable[Month]) -> dict[str, Estimate]:
+        months = list(months)
+        raised = _over(months, lambda m: m.noisy(name, **where))
+        handled = _over(months, lambda m: m.noisy(name, acknowledged_in_7_days="yes", **where))
+        return {"share_acknowledged_in_7_days": ratio_estimate(handled, raised)}
+
+    return part
+
 
 FIGURES: dict[str, Figure] = {
     figure.name: figure
@@ -217,9 +334,7 @@ FIGURES: dict[str, Figure] = {
             description="Rupture episodes detected per 100 attended sessions.",
             values={"rate": "rupture episodes per 100 attended sessions"},
             dimensions=("clinician", "modality", "relationship", "kind"),
-            sql=_RUPTURE_RATE,
-            compute=lambda r: {"rate": _ratio(r["episodes"] or 0, r["sessions"], 100, 1)},
-            populations=("clients", "session_clients"),
+            compute=_rupture_rate,
         ),
         Figure(
             name="episode-counts",
@@ -231,96 +346,73 @@ FIGURES: dict[str, Figure] = {
                 "moment",
                 "marker",
                 "factor",
+                "outcome",
                 "clinician",
                 "modality",
             ),
-            sql=_EPISODE_COUNTS,
-            compute=lambda r: {"episodes": r["episodes"] or 0},
+            compute=_episode_counts,
         ),
         Figure(
             name="resolution",
             description=(
-                "Of the episodes detected in the month, the share resolved so far and the "
-                "median days from detection to resolution."
+                "Of the episodes detected in the period, the share in each outcome when the "
+                "month was released, and how soon the resolved ones were resolved. Walking "
+                "away (relationship ended) is an outcome of its own, not a failure."
             ),
             values={
-                "share_resolved": "share of the month's episodes now resolved (0–1)",
-                "median_days_to_resolution": "median days from detection to resolution",
+                "share_resolved": "share of the episodes resolved (0–1)",
+                "share_unresolved": "share of the episodes closed unresolved (0–1)",
+                "share_relationship_ended": "share of the episodes closed as the relationship "
+                "ended (0–1)",
+                "share_open": "share of the episodes still open or being repaired (0–1)",
+                "share_of_resolved_within_7_days": "of the resolved, the share resolved within "
+                "7 days of detection (0–1; practice-wide rows only)",
+                "share_of_resolved_within_30_days": "… within 30 days (0–1; practice-wide)",
+                "share_of_resolved_within_90_days": "… within 90 days (0–1; practice-wide)",
             },
             dimensions=("clinician", "modality", "relationship", "kind"),
-            sql=_RESOLUTION,
-            compute=lambda r: {
-                "share_resolved": _ratio(r["resolved"], r["episodes"]),
-                "median_days_to_resolution": _round(r["median_days"]),
-            },
+            compute=_resolution,
         ),
         Figure(
-            name="strategy-resolution",
-            description="Of the repair attempts that used a strategy, the share that resolved.",
-            values={"share_resolved": "share of attempts with the strategy that resolved (0–1)"},
-            dimensions=(),
-            sql=_STRATEGY_RESOLUTION,
-            compute=lambda r: {"share_resolved": _ratio(r["resolved"], r["attempts"])},
-            inherent="strategy",
+            name="repair-resolution",
+            description=(
+                "Of the repair attempts made in the period, the share that resolved the "
+                "rupture, by strategy, by whether both people engaged, by who initiated."
+            ),
+            values={
+                "share_resolved": "share of attempts that resolved (0–1)",
+                "share_resolved_or_partly": "share of attempts that resolved or partly "
+                "resolved (0–1)",
+            },
+            dimensions=("strategy", "both_engaged", "initiator", "clinician"),
+            compute=_repair_resolution,
         ),
         Figure(
             name="measures",
-            description="Mean SRS and ORS, and the share of sessions below the SRS cutoff.",
+            description=(
+                "Mean SRS and ORS of the clients rated in the period (each client's month "
+                "counts once, as the mean of their ratings), and the share of those client "
+                "months whose mean SRS was below the practice's cutoff."
+            ),
             values={
-                "mean_srs": "mean SRS total (0–40)",
-                "mean_ors": "mean ORS total (0–40)",
-                "share_below_srs_cutoff": "share of SRS-rated sessions below the cutoff (0–1)",
+                "mean_srs": "mean of clients' monthly mean SRS totals (0–40)",
+                "mean_ors": "mean of clients' monthly mean ORS totals (0–40)",
+                "share_below_srs_cutoff": "share of rated client months below the SRS cutoff "
+                "in force when the month was released (0–1)",
             },
             dimensions=("clinician", "modality"),
-            sql=_MEASURES,
-            compute=lambda r: {
-                "mean_srs": _round(r["mean_srs"]),
-                "mean_ors": _round(r["mean_ors"]),
-                "share_below_srs_cutoff": _ratio(r["below_cutoff"], r["srs_sessions"]),
-            },
+            compute=_measures,
         ),
         Figure(
             name="signal-acknowledgement",
             description="Share of rupture signals acknowledged within 7 days of being raised.",
             values={"share_acknowledged_in_7_days": "share of signals (0–1)"},
             dimensions=("clinician",),
-            sql=_SIGNALS,
-            compute=lambda r: {
-                "share_acknowledged_in_7_days": _ratio(r["acknowledged_in_7_days"], r["signals"])
-            },
+            compute=_acknowledgement,
         ),
     )
 }
-
-# Where each dimension lives in the episode and session rows.
-_GROUP_COLUMN = {
-    None: "'all'",
-    "clinician": "clinician::text",
-    "modality": "modality",
-    "relationship": "relationship",
-    "kind": "kind",
-    "moment": "moment",
-}
-# LEFT JOIN keeps episodes with no marker (or factor) in the month's total.
-_UNNEST = {
-    "marker": "LEFT JOIN LATERAL unnest(markers) AS grp ON TRUE",
-    "factor": "LEFT JOIN LATERAL unnest(factors) AS grp ON TRUE",
-}
-
-
-def _query(figure: Figure, by: str | None) -> str:
-    group = _GROUP_COLUMN.get(by, "'all'")
-    if figure.name == "episode-counts":
-        unnest = _UNNEST.get(by or "", f"CROSS JOIN LATERAL (SELECT {group} AS grp) AS g")
-        # Columns are referenced unqualified: the lateral sees the episode row.
-        return figure.sql.format(unnest=unnest)
-    if figure.name == "rupture-rate":
-        # A dimension of the episode alone does not split the sessions it is a rate of.
-        session_group = group if by in (None, "clinician", "modality") else "'all'"
-        return figure.sql.format(group=group, session_group=session_group)
-    if figure.inherent:
-        return figure.sql
-    return figure.sql.format(group=group)
+DIMENSIONS = sorted({d for figure in FIGURES.values() for d in figure.dimensions})
 
 
 # --- Groups ------------------------------------------------------------------------------------
@@ -332,90 +424,35 @@ class Group:
     label: str
 
 
-def _groups(
-    dimension: str | None, *, clinicians: Iterable[User], sessions_only: bool
-) -> list[Group]:
+_CHOICES: dict[str, Any] = {
+    "kind": RuptureKind,
+    "relationship": Relationship,
+    "moment": Moment,
+    "marker": Marker,
+    "factor": Factor,
+    "strategy": Strategy,
+    "initiator": Initiator,
+}
+
+
+def _groups(figure: Figure, dimension: str | None, *, clinicians: Iterable[User]) -> list[Group]:
     if dimension is None:
         return []
     if dimension == "clinician":
         return [Group(str(u.pk), u.get_full_name() or u.username) for u in clinicians]
-    choices: dict[str, Any] = {
-        "kind": RuptureKind,
-        "relationship": Relationship,
-        "moment": Moment,
-        "marker": Marker,
-        "factor": Factor,
-        "strategy": Strategy,
-    }
     if dimension == "modality":
         groups = [Group(v, str(label)) for v, label in Modality.choices]
-        if not sessions_only:
-            groups.append(Group(OUTSIDE_SESSION, "Outside a session"))
+        if figure.name in ("episode-counts", "resolution"):
+            groups.append(Group(releases.OUTSIDE_SESSION, "Outside a session"))
         return groups
-    return [Group(v, str(label)) for v, label in choices[dimension].choices]
+    if dimension == "outcome":
+        return [Group(k, v) for k, v in OUTCOME_LABELS.items()]
+    if dimension == "both_engaged":
+        return [Group("yes", "Both people engaged"), Group("no", "Not both")]
+    return [Group(v, str(label)) for v, label in _CHOICES[dimension].choices]
 
 
-# --- Anonymisation -----------------------------------------------------------------------------
-
-
-@dataclass
-class Cell:
-    values: dict[str, float | None]
-    populations: tuple[int, ...]
-
-    @property
-    def clients(self) -> int:
-        return self.populations[0]
-
-    def too_small(self, k: int) -> bool:
-        return any(0 < population < k for population in self.populations)
-
-
-@dataclass
-class Row:
-    month: dt.date
-    total: Cell
-    cells: dict[str, Cell]
-    suppressed: dict[str, str] = field(default_factory=dict)  # group -> reason
-    total_suppressed: bool = False
-
-
-def protect_row(row: Row, *, k: int, hidden: frozenset[str] = frozenset()) -> Row:
-    """Suppress small cells, then enough others that no suppressed or hidden cell can be
-    recovered from the month's total (see the module's docstring)."""
-    for key, cell in row.cells.items():
-        if key not in hidden and cell.too_small(k):
-            row.suppressed[key] = "fewer_than_k"
-    row.total_suppressed = row.total.too_small(k)
-
-    def unknown() -> list[str]:
-        return [key for key in row.cells if key in row.suppressed or key in hidden]
-
-    def needs_cover() -> bool:
-        return bool(row.suppressed) or any(
-            0 < row.cells[key].clients < k for key in hidden if key in row.cells
-        )
-
-    def covered() -> bool:
-        cells = [row.cells[key] for key in unknown() if row.cells[key].clients > 0]
-        return len(unknown()) >= 2 and any(cell.clients >= k for cell in cells)
-
-    while needs_cover() and not covered():
-        candidates = [
-            (cell.clients < k, cell.clients, key)
-            for key, cell in row.cells.items()
-            if key not in row.suppressed and key not in hidden and cell.clients > 0
-        ]
-        if not candidates:
-            # Everything is unknown: it is one group, the month's total population.
-            break
-        # Prefer the smallest cell that brings k people; failing that, the smallest.
-        _, _, key = min(candidates)
-        row.suppressed[key] = "complementary"
-    return row
-
-
-# --- Entry point -------------------------------------------------------------------------------
+# --- Periods -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -428,34 +465,82 @@ class Period:
         months, month = [], self.start
         while month < self.end:
             months.append(month)
-            month = _next_month(month)
+            month = releases.next_month(month)
         return months
 
+    @property
+    def last(self) -> dt.date:
+        return self.months[-1]
 
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+def months_back(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def period_of(first: dt.date, last: dt.date) -> Period:
     """Whole months from the month of ``first`` to the month of ``last``, both included."""
-    start, end = first.replace(day=1), _next_month(last.replace(day=1))
+    start, end = first.replace(day=1), releases.next_month(last.replace(day=1))
     if start >= end:
-        raise TrendsError("from", "The period must start before it ends.")
+        raise TrendsError("from", PERIOD_BACKWARDS)
     if len(Period(start, end).months) > MAX_MONTHS:
-        raise TrendsError("to", f"A period covers at most {MAX_MONTHS} months.")
+        raise TrendsError("to", PERIOD_TOO_LONG)
     return Period(start, end)
+
+
+def default_period(practice: Practice) -> Period:
+    """The last twelve released months (or an empty year before now, if none is)."""
+    latest = (
+        TrendRelease.objects.filter(practice=practice)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    last = latest or months_back(dt.date.today().replace(day=1), 1)
+    return period_of(months_back(last, DEFAULT_MONTHS - 1), last)
+
+
+# --- Rows --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    label: str  # "2026-09", "2026-Q3" or "2025-10/2026-09"
+    months: list[dt.date]
+    total: dict[str, Estimate]
+    cells: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+
+
+def _row_spans(period: Period, grain: str, released: list[dt.date]) -> list[tuple[str, list]]:
+    """Which released months each row sums."""
+    have = set(released)
+    if grain == "month":
+        return [(m.strftime("%Y-%m"), [m]) for m in period.months if m in have]
+    if grain == "quarter":
+        spans: dict[str, list[dt.date]] = {}
+        for m in period.months:
+            if m in have:
+                spans.setdefault(f"{m.year}-Q{(m.month - 1) // 3 + 1}", []).append(m)
+        return list(spans.items())
+    rows = []
+    for m in period.months:
+        if m in have:
+            span = [x for x in released if months_back(m, 11) <= x <= m]
+            rows.append((f"{months_back(m, 11):%Y-%m}/{m:%Y-%m}", span))
+    return rows
 
 
 @dataclass
 class Trend:
     figure: Figure
     practice: Practice
-    k: int
     period: Period
+    grain: str
     by: str | None
     clinician: User | None
     groups: list[Group]
     rows: list[Row]
+    releases: list[TrendRelease]
 
 
 def trends_for(
@@ -466,110 +551,64 @@ def trends_for(
     period: Period,
     by: str | None = None,
     clinician: User | None = None,
+    grain: str = "month",
 ) -> Trend:
-    """Figures of a practice for a supervisor of it. ``by`` breaks them down by one dimension;
-    ``clinician`` narrows them to one supervisee (the same cells as that clinician's column of
-    ``by=clinician``)."""
+    """Figures of a practice for a supervisor of it, read from its releases. ``by`` breaks
+    them down by one dimension; ``clinician`` narrows them to one supervisee (the same cells
+    as that clinician's column of ``by=clinician``). The practice-wide figures are the same
+    for every supervisor; per-clinician columns are shown to that clinician's supervisors."""
     if not has_role(user=user, role=Role.SUPERVISOR, practice=practice):
         raise PermissionDenied(NOT_A_SUPERVISOR)
     spec = FIGURES[figure]
     if clinician is not None and by is not None:
-        raise TrendsError("by", "Narrow to one clinician or break down by a dimension, not both.")
+        raise TrendsError("by", BOTH_CLINICIAN_AND_BY)
     dimension = "clinician" if clinician is not None else by
     if dimension is not None and dimension not in spec.dimensions:
-        raise TrendsError("by", f"{figure} breaks down by: {', '.join(spec.dimensions) or '—'}.")
+        raise TrendsError("by", f"{figure} breaks down by: {', '.join(spec.dimensions)}.")
+    if grain not in GRAINS:
+        raise TrendsError("grain", f"grain is one of: {', '.join(GRAINS)}.")
     supervisees = list(supervisees_of(user=user, practice=practice).order_by("id"))
     if clinician is not None and clinician.pk not in {u.pk for u in supervisees}:
-        raise TrendsError("clinician", "Per-clinician figures are for your supervisees only.")
+        raise TrendsError("clinician", NOT_A_SUPERVISEE)
     if dimension == "clinician" and not supervisees:
-        raise TrendsError("by", "You have no supervisees in this practice.")
-
-    grouping = spec.inherent or dimension
-    groups = _groups(
-        grouping,
-        clinicians=supervisees,
-        sessions_only=figure in ("rupture-rate", "measures"),
-    )
-    rows = _rows(spec, practice=practice, period=period, by=grouping, keys=[g.key for g in groups])
-    visible = {g.key for g in groups}
-    k = practice.min_cell_size
-    for row in rows:
-        # Cells the caller does not see (clinicians they do not supervise, episodes of no
-        # group) still make up the total, so they are protected like suppressed ones.
-        protect_row(row, k=k, hidden=frozenset(row.cells) - visible)
-        for key in list(row.cells):
-            if key not in visible:
-                del row.cells[key]
-                row.suppressed.pop(key, None)
+        raise TrendsError("by", NO_SUPERVISEES)
     if clinician is not None:
-        groups = [g for g in groups if g.key == str(clinician.pk)]
-        for row in rows:
-            row.cells = {key: c for key, c in row.cells.items() if key == str(clinician.pk)}
-            row.suppressed = {
-                key: r for key, r in row.suppressed.items() if key == str(clinician.pk)
-            }
-    return Trend(spec, practice, k, period, by, clinician, groups, rows)
+        supervisees = [clinician]
 
-
-def _params(practice: Practice, period: Period) -> dict[str, Any]:
-    tz = zoneinfo.ZoneInfo(practice.timezone)
-    return {
-        "practice": practice.pk,
-        "tz": practice.timezone,
-        "start": period.start,
-        "end": period.end,
-        "start_at": dt.datetime.combine(period.start, dt.time(), tzinfo=tz),
-        "end_at": dt.datetime.combine(period.end, dt.time(), tzinfo=tz),
-    }
-
-
-def _rows(
-    spec: Figure, *, practice: Practice, period: Period, by: str | None, keys: list[str]
-) -> list[Row]:
-    """One row a month; a cell for every group found, and a zero cell for every group asked
-    for and not found."""
-    params = _params(practice, period)
-    with connection.cursor() as cursor:
-        cursor.execute(_query(spec, by), params)
-        columns = [column.name for column in cursor.description]
-        results = [dict(zip(columns, record, strict=True)) for record in cursor.fetchall()]
-
-    empty: dict[str, Any] = dict.fromkeys(columns)
-    by_month: dict[dt.date, dict[str | None, dict[str, Any]]] = {}
-    for result in results:
-        # A cell of no group (an episode without markers, say) is kept, hidden, under NO_GROUP.
-        key = TOTAL if result["is_total"] else (result["grp"] or NO_GROUP)
-        by_month.setdefault(result["month"], {})[key] = result
-
-    def cell(result: dict[str, Any]) -> Cell:
-        clean = {k: (float(v) if isinstance(v, Decimal) else v) for k, v in result.items()}
-        return Cell(
-            values=spec.compute(clean),
-            populations=tuple(int(clean[p] or 0) for p in spec.populations),
-        )
-
+    # One query: every release the rows need (rolling years reach back eleven months).
+    reach = months_back(period.start, 11) if grain == "rolling_12" else period.start
+    found = list(
+        TrendRelease.objects.filter(
+            practice=practice, month__gte=reach, month__lt=period.end
+        ).order_by("month")
+    )
+    by_month = {r.month: Month(r) for r in found}
+    groups = _groups(spec, dimension, clinicians=supervisees)
     rows = []
-    for month in period.months:
-        found = by_month.get(month, {})
-        total = cell(found.get(TOTAL, empty))
-        if by is None:
-            rows.append(Row(month, total, {}))
-            continue
-        results_by_group = {key: r for key, r in found.items() if key is not TOTAL}
-        for key in keys:
-            results_by_group.setdefault(key, empty)
-        if spec.name == "rupture-rate" and by not in ("clinician", "modality"):
-            # Kind and relationship split the episodes, not the sessions they are a rate of.
-            month_total = found.get(TOTAL, empty)
-            results_by_group = {
-                key: {
-                    **r,
-                    "sessions": month_total["sessions"],
-                    "session_clients": month_total["session_clients"],
-                }
-                for key, r in results_by_group.items()
-                if key != "all"
-            }
-        cells = {str(key): cell(result) for key, result in results_by_group.items()}
-        rows.append(Row(month, total, cells))
-    return rows
+    for label, span in _row_spans(period, grain, sorted(by_month)):
+        months = [by_month[m] for m in span]
+        row = Row(label, span, spec.compute(None, None)(months))
+        for group in groups:
+            present = [m for m in months if _has_key(m, spec, dimension, group.key)]
+            if present:
+                row.cells[group.key] = spec.compute(dimension, group.key)(present)
+        rows.append(row)
+    shown = {m for row in rows for m in row.months}
+    return Trend(
+        figure=spec,
+        practice=practice,
+        period=period,
+        grain=grain,
+        by=by,
+        clinician=clinician,
+        groups=groups,
+        rows=rows,
+        releases=[r for r in found if r.month in shown],
+    )
+
+
+def _has_key(month: Month, figure: Figure, dimension: str | None, key: str) -> bool:
+    """Clinicians are keys of a release only if they practised when it was made."""
+    if dimension != "clinician":
+        return True
+    return key in month.keys("sessions_by_clinician", "clinician")

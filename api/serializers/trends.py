@@ -5,9 +5,9 @@ from typing import Any
 from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
-from ruptures.trends import FIGURES, Trend
+from ruptures.trends import DIMENSIONS, FIGURES, GRAINS, INTERVAL_LEVEL, Trend
 
-DIMENSIONS = sorted({d for figure in FIGURES.values() for d in figure.dimensions})
+PRIVACY_UNIT = "one client's records in one month"
 
 
 class MonthField(serializers.DateField):
@@ -24,12 +24,15 @@ class TrendQuerySerializer(StrictSerializer):
         required=False, min_value=1, help_text="Needed when you supervise in several practices."
     )
     # ``from`` is a Python keyword; the field is renamed in ``get_fields``.
-    start = MonthField(required=False, help_text="First month, YYYY-MM (default: 11 months ago).")
-    to = MonthField(required=False, help_text="Last month, YYYY-MM (default: this month).")
+    start = MonthField(
+        required=False, help_text="First month, YYYY-MM (default: 11 months before `to`)."
+    )
+    to = MonthField(required=False, help_text="Last month, YYYY-MM (default: the last released).")
     by = serializers.ChoiceField(choices=DIMENSIONS, required=False)
     clinician = serializers.IntegerField(
         required=False, min_value=1, help_text="One of your supervisees."
     )
+    grain = serializers.ChoiceField(choices=GRAINS, required=False, default="month")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -38,59 +41,69 @@ class TrendQuerySerializer(StrictSerializer):
 
 
 def trend_body(trend: Trend) -> dict[str, Any]:
-    groups = [{"key": g.key, "label": g.label} for g in trend.groups]
-    rows, suppressed = [], []
-    for row in trend.rows:
-        month = row.month.strftime("%Y-%m")
-        total = None if row.total_suppressed else row.total.values
-        if row.total_suppressed:
-            suppressed.append({"month": month, "group": None, "reason": "fewer_than_k"})
-        cells: dict[str, Any] = {}
-        for group in trend.groups:
-            reason = row.suppressed.get(group.key)
-            if reason:
-                cells[group.key] = None
-                suppressed.append({"month": month, "group": group.key, "reason": reason})
-            else:
-                cells[group.key] = row.cells[group.key].values
-        rows.append({"month": month, "total": total, "cells": cells})
+    def values(estimates: dict[str, Any]) -> dict[str, Any]:
+        return {name: estimate.as_json() for name, estimate in estimates.items()}
+
+    epsilons = sorted({float(r.settings["epsilon"]) for r in trend.releases})
     return {
         "figure": trend.figure.name,
         "description": trend.figure.description,
         "values": trend.figure.values,
         "practice": trend.practice.pk,
-        "k": trend.k,
         "period": {
             "from": trend.period.start.strftime("%Y-%m"),
-            "to": trend.period.months[-1].strftime("%Y-%m"),
+            "to": trend.period.last.strftime("%Y-%m"),
         },
-        "by": trend.figure.inherent or trend.by,
+        "grain": trend.grain,
+        "by": trend.by,
         "clinician": trend.clinician.pk if trend.clinician else None,
-        "groups": groups,
-        "rows": rows,
-        "suppressed": suppressed,
+        "privacy": {
+            "privacy_unit": PRIVACY_UNIT,
+            "epsilon_per_month": epsilons[0] if len(epsilons) == 1 else epsilons,
+            "delta_per_month": trend.releases[0].settings["delta"] if trend.releases else None,
+            "interval_level": INTERVAL_LEVEL,
+        },
+        "releases": [
+            {
+                "month": r.month.strftime("%Y-%m"),
+                "released_at": r.made_at.isoformat(),
+                "epsilon": float(r.settings["epsilon"]),
+                "timezone": r.settings["timezone"],
+                "srs_cutoff": r.settings["srs_cutoff"],
+            }
+            for r in trend.releases
+        ],
+        "groups": [{"key": g.key, "label": g.label} for g in trend.groups],
+        "rows": [
+            {
+                "period": row.label,
+                "months": [m.strftime("%Y-%m") for m in row.months],
+                "total": values(row.total),
+                "cells": {key: values(cell) for key, cell in row.cells.items()},
+            }
+            for row in trend.rows
+        ],
     }
 
 
-class TrendCellSerializer(serializers.DictField):
-    child = serializers.FloatField(allow_null=True)
+class EstimateSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True, help_text="null when too few to show")
+    low = serializers.FloatField(allow_null=True, help_text="90 % interval, lower end")
+    high = serializers.FloatField(allow_null=True, help_text="90 % interval, upper end")
+    too_few_to_show = serializers.BooleanField(
+        help_text="The noisy data cannot support a value here (decided on noisy values only)."
+    )
+
+
+class ValuesSerializer(serializers.DictField):
+    child = EstimateSerializer()
 
 
 class TrendRowSerializer(serializers.Serializer):
-    month = serializers.CharField(help_text="YYYY-MM")
-    total = TrendCellSerializer(
-        allow_null=True, help_text="The month's figure, undivided; null when suppressed."
-    )
-    cells = serializers.DictField(
-        child=TrendCellSerializer(allow_null=True),
-        help_text="By group key; null where suppressed.",
-    )
-
-
-class SuppressedSerializer(serializers.Serializer):
-    month = serializers.CharField()
-    group = serializers.CharField(allow_null=True, help_text="null: the month's total.")
-    reason = serializers.ChoiceField(choices=["fewer_than_k", "complementary"])
+    period = serializers.CharField(help_text="YYYY-MM, YYYY-Qn, or YYYY-MM/YYYY-MM (rolling)")
+    months = serializers.ListField(child=serializers.CharField(), help_text="Months summed.")
+    total = ValuesSerializer(help_text="The figure for the whole practice.")
+    cells = serializers.DictField(child=ValuesSerializer(), help_text="By group key.")
 
 
 class GroupSerializer(serializers.Serializer):
@@ -108,15 +121,36 @@ class PeriodSerializer(serializers.Serializer):
         return fields
 
 
+class PrivacySerializer(serializers.Serializer):
+    privacy_unit = serializers.CharField()
+    epsilon_per_month = serializers.JSONField(help_text="ε of each month (a list if they differ)")
+    delta_per_month = serializers.FloatField(allow_null=True)
+    interval_level = serializers.FloatField()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    released_at = serializers.DateTimeField()
+    epsilon = serializers.FloatField()
+    timezone = serializers.CharField()
+    srs_cutoff = serializers.CharField()
+
+
 class TrendSerializer(serializers.Serializer):
     figure = serializers.ChoiceField(choices=sorted(FIGURES))
     description = serializers.CharField()
     values = serializers.DictField(child=serializers.CharField(), help_text="What each value is.")
     practice = serializers.IntegerField()
-    k = serializers.IntegerField(help_text="Cells from fewer distinct clients are suppressed.")
     period = PeriodSerializer()
+    grain = serializers.ChoiceField(choices=GRAINS)
     by = serializers.CharField(allow_null=True)
     clinician = serializers.IntegerField(allow_null=True)
+    privacy = PrivacySerializer()
+    releases = ReleaseSerializer(many=True)
     groups = GroupSerializer(many=True)
     rows = TrendRowSerializer(many=True)
-    suppressed = SuppressedSerializer(many=True)
+
+
+class SuperviseeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()

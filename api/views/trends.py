@@ -1,8 +1,7 @@
-"""Anonymised trends for supervisors (see ``ruptures.trends`` for how cells are protected)."""
+"""Supervisor trends, read from frozen differentially private releases (``ruptures.trends``),
+and the caller's supervisees."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -16,27 +15,42 @@ from rest_framework.views import APIView
 from api.audit import AccessAuditMixin
 from api.permissions import IsSupervisor, caller
 from api.serializers.trends import (
-    DIMENSIONS,
+    SuperviseeSerializer,
     TrendQuerySerializer,
     TrendSerializer,
     trend_body,
 )
 from cases.choices import Role
-from cases.models import User
-from cases.selectors import practices_where
+from cases.models import Practice, User
+from cases.selectors import practices_where, supervisees_of
 from ruptures import trends
-from ruptures.services import practice_today
 
 FIGURE_HELP = "; ".join(
-    f"`{f.name}`: {f.description} (by: {', '.join(f.dimensions) or f.inherent})"
-    for f in trends.FIGURES.values()
+    f"`{f.name}`: {f.description} (by: {', '.join(f.dimensions)})" for f in trends.FIGURES.values()
+)
+
+PRACTICE_PARAMETER = OpenApiParameter(
+    "practice", OpenApiTypes.INT, description="Needed when you supervise in several practices."
 )
 
 
+def _supervised_practice(user: User, practice_id: int | None) -> Practice:
+    practices = practices_where(user=user, role=Role.SUPERVISOR)
+    if practice_id is not None:
+        return get_object_or_404(practices, pk=practice_id)
+    found = list(practices[:2])
+    if len(found) != 1:
+        raise exceptions.ValidationError(
+            {"practice": ["You supervise in several practices: say which one."]}
+        )
+    return found[0]
+
+
 class TrendView(AccessAuditMixin, APIView):
-    """Monthly figures of rupture and repair, anonymised. Cells from fewer than *k* distinct
-    clients are suppressed, with complementary suppression where a month's total would
-    reveal them; each response states *k*, the period and the suppressed cells."""
+    """Monthly figures of rupture and repair from the practice's frozen, differentially
+    private monthly releases: every value is noisy, with a 90 % interval; each response states
+    ε, the privacy unit, the period and when each month was released. The month in progress
+    (and any month not yet past its publication lag) is never shown."""
 
     permission_classes = [IsAuthenticated, IsSupervisor]
     audit_resource = "trend"
@@ -51,11 +65,17 @@ class TrendView(AccessAuditMixin, APIView):
                 enum=sorted(trends.FIGURES),
                 description=FIGURE_HELP,
             ),
-            OpenApiParameter("practice", OpenApiTypes.INT),
+            PRACTICE_PARAMETER,
             OpenApiParameter("from", OpenApiTypes.STR, description="First month, YYYY-MM."),
             OpenApiParameter("to", OpenApiTypes.STR, description="Last month, YYYY-MM."),
-            OpenApiParameter("by", OpenApiTypes.STR, enum=DIMENSIONS),
+            OpenApiParameter("by", OpenApiTypes.STR, enum=trends.DIMENSIONS),
             OpenApiParameter("clinician", OpenApiTypes.INT, description="One of your supervisees."),
+            OpenApiParameter(
+                "grain",
+                OpenApiTypes.STR,
+                enum=list(trends.GRAINS),
+                description="Rows by month (default), calendar quarter, or rolling 12 months.",
+            ),
         ],
         responses=TrendSerializer,
     )
@@ -65,35 +85,49 @@ class TrendView(AccessAuditMixin, APIView):
         query = TrendQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        practice = self._practice(caller(request), params.get("practice"))
-        today = practice_today(practice)
-        last = params.get("to") or today
-        first = params.get("from") or (last.replace(day=1) - dt.timedelta(days=300))
+        user = caller(request)
+        practice = _supervised_practice(user, params.get("practice"))
+        if "from" in params or "to" in params:
+            last = params.get("to") or trends.default_period(practice).last
+            first = params.get("from") or trends.months_back(
+                last.replace(day=1), trends.DEFAULT_MONTHS - 1
+            )
+            period = trends.period_of(first, last)
+        else:
+            period = trends.default_period(practice)
         clinician = None
         if "clinician" in params:
-            clinician = User.objects.filter(pk=params["clinician"]).first()
-            if clinician is None:
-                raise exceptions.ValidationError({"clinician": ["Not one of your supervisees."]})
-        try:
-            trend = trends.trends_for(
-                user=caller(request),
-                practice=practice,
-                figure=figure,
-                period=trends.period_of(first, last),
-                by=params.get("by"),
-                clinician=clinician,
+            # Anyone but a supervisee reads exactly like an id that does not exist.
+            clinician = (
+                supervisees_of(user=user, practice=practice).filter(pk=params["clinician"]).first()
             )
-        except trends.TrendsError as error:
-            raise exceptions.ValidationError({error.field: [str(error)]}) from error
+            if clinician is None:
+                raise exceptions.ValidationError({"clinician": [trends.NOT_A_SUPERVISEE]})
+        trend = trends.trends_for(
+            user=user,
+            practice=practice,
+            figure=figure,
+            period=period,
+            by=params.get("by"),
+            clinician=clinician,
+            grain=params["grain"],
+        )
         return Response(trend_body(trend))
 
-    def _practice(self, user: User, practice_id: int | None):  # type: ignore[no-untyped-def]
-        practices = practices_where(user=user, role=Role.SUPERVISOR)
-        if practice_id is not None:
-            return get_object_or_404(practices, pk=practice_id)
-        found = list(practices[:2])
-        if len(found) != 1:
-            raise exceptions.ValidationError(
-                {"practice": ["You supervise in several practices: say which one."]}
-            )
-        return found[0]
+
+class SuperviseesView(APIView):
+    """The clinicians the caller supervises in a practice: the ``clinician`` keys their
+    trends can be narrowed or broken down by."""
+
+    permission_classes = [IsAuthenticated, IsSupervisor]
+    allowed_roles = "supervisor"
+
+    @extend_schema(parameters=[PRACTICE_PARAMETER], responses=SuperviseeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        practice_id = request.query_params.get("practice")
+        if practice_id is not None and not practice_id.isdigit():
+            raise exceptions.ValidationError({"practice": ["A valid integer is required."]})
+        user = caller(request)
+        practice = _supervised_practice(user, int(practice_id) if practice_id else None)
+        people = supervisees_of(user=user, practice=practice).order_by("last_name", "id")
+        return Response([{"id": u.pk, "name": u.get_full_name() or u.username} for u in people])

@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "knox",
     "axes",
+    # Background work (trends releases): a task queue kept in PostgreSQL; tasks live in each
+    # app's tasks.py, the worker is ``manage.py procrastinate worker``.
+    "procrastinate.contrib.django",
     "cases",
     "ruptures",
     "api",
@@ -249,5 +252,9 @@ LOGGING = {
         # pgserver narrates every command it runs at INFO; keep only its warnings.
         "pgserver": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # procrastinate announces every task it registers at INFO, in every process; its
+        # workers' job lines (procrastinate.worker) stay.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
 }

@@ -1,8 +1,9 @@
 """Remove the demo practice and everything in it, for ``seed_demo --reset``.
 
 Only the demo practice's rows go (``WHERE practice_id = …``), so other practices in the same
-database are untouched. Signed notes and addenda are protected by triggers against deletion;
-the reset is the one writer allowed past them, and only for these statements.
+database are untouched. Signed notes, addenda, trends releases and
+the privacy ledger are protected by triggers against deletion; the reset is the one writer
+allowed past them, and only for these statements.
 
 Deleting row by row costs a foreign-key check per child table per row (minutes at the
 reference scale), so when the demo practice is the only one in the database its tables are
@@ -31,10 +32,18 @@ from cases.models import (
     User,
     WorkingAllianceInventory,
 )
-from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+from ruptures.models import (
+    PrivacySpend,
+    RepairAttempt,
+    RuptureEpisode,
+    RuptureSignal,
+    TrendRelease,
+)
 
 # Children before parents. A table added later that points at these must be added here too.
 DELETE_ORDER: tuple[type[Model], ...] = (
+    PrivacySpend,
+    TrendRelease,
     RuptureSignal,
     RepairAttempt,
     RuptureEpisode,
@@ -54,6 +63,9 @@ DELETE_ORDER: tuple[type[Model], ...] = (
 PROTECTED_DELETES = (
     "cases.ProgressNote:signed_note_no_delete",
     "cases.NoteAddendum:addendum_append_only",
+    # A practice's releases and its budget ledger go only with the practice itself.
+    "ruptures.TrendRelease:release_frozen",
+    "ruptures.PrivacySpend:spend_append_only",
 )
 
 

@@ -28,6 +28,7 @@ from ruptures.demo.reset import delete_practice
 from ruptures.demo.signal_history import give_signals_history
 from ruptures.demo.tables import Tables
 from ruptures.models import RuptureSignal
+from ruptures.releases import release_due
 from ruptures.services import signals_derive
 
 DEFAULT_SEED = 2026
@@ -44,6 +45,7 @@ class SeedResult:
     created: bool
     counts: dict[str, int] = field(default_factory=dict)
     signals: int = 0
+    releases: int = 0  # trends months released
     seconds: float = 0.0
     # Wall time of each phase, for benchmarking the reference data set.
     phases: dict[str, float] = field(default_factory=dict)
@@ -149,10 +151,14 @@ def _build(
         # Foreign-key checks plan their lookups from these statistics; stale ones (an empty
         # table) make every later delete or insert that checks a signal scan the practice.
         cursor.execute(f"ANALYZE {RuptureSignal._meta.db_table}")
+    with _timed(phases, "trends releases"):
+        # Supervisors find the past months released, as after the worker's first run.
+        released = release_due(practices=[staff.practice], now=now)
     return SeedResult(
         practice=staff.practice,
         created=True,
         counts={table.name: table.written for table in loader.tables},
         signals=signals,
+        releases=len(released),
         phases=phases,
     )

@@ -118,6 +118,7 @@ class Command(BaseCommand):
         for table, count in result.counts.items():
             self.stdout.write(f"  {table:<34} {count:>10,}")
         self.stdout.write(f"  {'ruptures_rupturesignal':<34} {result.signals:>10,}")
+        self.stdout.write(f"  {'trends months released':<34} {result.releases:>10,}")
         if phases:
             for phase, seconds in result.phases.items():
                 self.stdout.write(f"  {phase:<34} {seconds:>9.1f}s")
