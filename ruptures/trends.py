@@ -412,7 +412,10 @@ FIGURES: dict[str, Figure] = {
         ),
     )
 }
-DIMENSIONS = sorted({d for figure in FIGURES.values() for d in figure.dimensions})
+# Clinician first: every figure breaks down by it (and the API schema lists it first).
+DIMENSIONS = ["clinician"] + sorted(
+    {d for figure in FIGURES.values() for d in figure.dimensions} - {"clinician"}
+)
 
 
 # --- Groups ------------------------------------------------------------------------------------

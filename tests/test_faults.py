@@ -44,7 +44,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -69,6 +68,7 @@ from ruptures.choices import EpisodeStatus, SignalRule
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 from ruptures.services import repair_attempt_record, signals_derive
 from tests.api.conftest import client_for
+from tests.databases import current_database_url
 from tests.factories import (
     PracticeFactory,
     RuptureEpisodeFactory,
@@ -111,23 +111,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_database_url() -> str:
-    """The test database (pytest-django's ``test_…``), for the server and the command."""
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    login = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    return (
-        f"postgresql://{login}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-        f"/{quote(db['NAME'], safe='')}"
-    )
-
-
 def server_environment() -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": server_database_url(),
+        "DATABASE_URL": current_database_url(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "THROTTLE_USER": "100000/min",
         "THROTTLE_ANON": "100000/min",

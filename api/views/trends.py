@@ -3,7 +3,6 @@ and the caller's supervisees."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -29,6 +28,8 @@ FIGURE_HELP = "; ".join(
     f"`{f.name}`: {f.description} (by: {', '.join(f.dimensions)})" for f in trends.FIGURES.values()
 )
 
+NOT_YOUR_PRACTICE = "Not a practice where you supervise."
+
 PRACTICE_PARAMETER = OpenApiParameter(
     "practice", OpenApiTypes.INT, description="Needed when you supervise in several practices."
 )
@@ -37,7 +38,10 @@ PRACTICE_PARAMETER = OpenApiParameter(
 def _supervised_practice(user: User, practice_id: int | None) -> Practice:
     practices = practices_where(user=user, role=Role.SUPERVISOR)
     if practice_id is not None:
-        return get_object_or_404(practices, pk=practice_id)
+        chosen = practices.filter(pk=practice_id).first()
+        if chosen is None:
+            raise exceptions.ValidationError({"practice": [NOT_YOUR_PRACTICE]})
+        return chosen
     found = list(practices[:2])
     if len(found) != 1:
         raise exceptions.ValidationError(

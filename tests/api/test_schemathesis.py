@@ -98,7 +98,7 @@ def _needs_token(operation: Any) -> bool:
 
 def _role_for(path: str) -> str:
     """Who an endpoint is for: the practice admin runs the practice and reads its access log,
-    supervisors read trends, clinicians work with everything else."""
+    supervisors read trends and list their supervisees, clinicians work with everything else."""
     if path.startswith(
         (
             "/api/v1/memberships",
@@ -108,7 +108,7 @@ def _role_for(path: str) -> str:
         )
     ):
         return "practice_admin"
-    if path.startswith("/api/v1/trends"):
+    if path.startswith(("/api/v1/trends", "/api/v1/supervisees")):
         return "supervisor"
     return "clinician"
 
@@ -361,6 +361,9 @@ def _measure_items(names: list[str], value: float) -> dict[str, float]:
 # One realistic request per operation that must succeed: (path parameters, body).
 REALISTIC: dict[str, Callable[[SimpleNamespace], tuple[dict[str, int], Any]]] = {
     "POST /api/v1/auth/login/": lambda r: ({}, {"username": "alice", "password": PASSWORD}),
+    # The schema lists ``by`` values alphabetically; the first (both_engaged) is a breakdown
+    # of repair attempts.
+    "GET /api/v1/trends/{figure}/": lambda r: ({"figure": "repair-resolution"}, None),
     "POST /api/v1/clients/": lambda r: (
         {},
         {

@@ -307,9 +307,9 @@ def test_practice_admin_manages_supervision_and_settings(
 
     url = f"/api/v1/practices/{practice.pk}/"
     etag = api.get(url)["ETag"]
-    too_small = api.patch(url, {"min_cell_size": 4}, HTTP_IF_MATCH=etag)
+    too_small = api.patch(url, {"trends_epsilon": "0.05"}, HTTP_IF_MATCH=etag)
     assert too_small.status_code == 400
-    assert too_small.json()["errors"][0]["field"] == "min_cell_size"
+    assert too_small.json()["errors"][0]["field"] == "trends_epsilon"
     bad_zone = api.patch(url, {"timezone": "Mars/Olympus"}, HTTP_IF_MATCH=etag)
     assert bad_zone.status_code == 400
     ok = api.patch(url, {"srs_cutoff": 35, "timezone": "Europe/London"}, HTTP_IF_MATCH=etag)

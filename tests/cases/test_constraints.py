@@ -39,8 +39,18 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("fields", "constraint"),
     [
-        pytest.param({"min_cell_size": 4}, "practice_min_cell_size_at_least_5", id="k-below-5"),
-        pytest.param({"min_cell_size": 0}, "practice_min_cell_size_at_least_5", id="k-zero"),
+        pytest.param(
+            {"trends_epsilon": Decimal("0.09")}, "practice_trends_epsilon_range", id="eps-low"
+        ),
+        pytest.param(
+            {"trends_epsilon": Decimal("4.01")}, "practice_trends_epsilon_range", id="eps-high"
+        ),
+        pytest.param(
+            {"trends_publication_lag_days": 6}, "practice_publication_lag_range", id="lag-6"
+        ),
+        pytest.param(
+            {"trends_publication_lag_days": 91}, "practice_publication_lag_range", id="lag-91"
+        ),
         pytest.param({"retention_years": 0}, "practice_retention_positive", id="retention-0"),
         pytest.param(
             {"srs_cutoff": Decimal("40.1")}, "practice_srs_cutoff_range", id="srs-cutoff-over-40"
@@ -72,7 +82,8 @@ def test_practice_settings_out_of_range_are_refused(refused, fields, constraint)
 
 def test_practice_settings_at_their_floors_are_accepted():
     practice = PracticeFactory(
-        min_cell_size=5,
+        trends_epsilon=Decimal("0.1"),
+        trends_publication_lag_days=7,
         retention_years=1,
         srs_cutoff=Decimal("40.0"),
         ors_reliable_change=Decimal("0.1"),
@@ -81,13 +92,13 @@ def test_practice_settings_at_their_floors_are_accepted():
         unrepaired_episode_days=1,
     )
     practice.refresh_from_db()
-    assert practice.min_cell_size == 5
+    assert practice.trends_epsilon == Decimal("0.1")
 
 
-def test_practice_min_cell_size_cannot_be_lowered_below_5_by_update(refused):
+def test_practice_trends_epsilon_cannot_be_raised_past_4_by_update(refused):
     practice = PracticeFactory()
-    with refused("practice_min_cell_size_at_least_5"):
-        type(practice).objects.filter(pk=practice.pk).update(min_cell_size=3)
+    with refused("practice_trends_epsilon_range"):
+        type(practice).objects.filter(pk=practice.pk).update(trends_epsilon=Decimal("9"))
 
 
 def test_practice_slug_is_unique(refused):

@@ -31,12 +31,12 @@ def at(day: int, hour: int = 10) -> dt.datetime:
 
 def build(*, twin: bool = False, suffix: str = "") -> dict:
     """Six clients of Ann (a1–a6) and six of Bo (b1–b6), two attended sessions each in
-    September 2026; k = 5. Ann is supervised by Sue. a6 (Ann's) is the only couple, seen as a
+    September 2026. Ann is supervised by Sue. a6 (Ann's) is the only couple, seen as a
     couple, whose rupture is the only one with a sibling, the only confrontation, the only one
     marked by emotional walls; b6 (Bo's) is the only family, seen as a family, with the only
     rupture with a friend, the only mixed one, the only 'stopped sharing'. In the twin the two
     clients swap all of these: whose are the rare properties is what must not leak."""
-    practice = PracticeFactory(min_cell_size=5, timezone="UTC")
+    practice = PracticeFactory(timezone="UTC")
     ann, bo, sue = (UserFactory(username=f"{name}{suffix}") for name in ("ann", "bo", "sue"))
     for user, role in ((ann, Role.CLINICIAN), (bo, Role.CLINICIAN), (sue, Role.SUPERVISOR)):
         services.membership_grant(practice=practice, user=user, role=role)
