@@ -104,11 +104,18 @@ class Estimate:
 TOO_FEW = Estimate(None, None, None, too_few_to_show=True)
 
 
+def _count_interval(n: Noisy, z: float) -> tuple[float, float]:
+    """The interval of a count, which is never negative. The ends are clamped at 0, and the
+    upper end is kept at least ``z`` standard deviations above 0, so that a very negative
+    noisy value reads "between 0 and a few noise widths", never a falsely exact [0, 0]. Both
+    only widen the interval: it holds the true count at least as often as before."""
+    low, high = n.interval(z)
+    return max(0.0, low), max(high, z * math.sqrt(n.variance))
+
+
 def count_estimate(n: Noisy) -> Estimate:
-    low, high = n.interval(Z_COUNT)
-    return Estimate(
-        float(max(0, round(n.value))), max(0.0, round(low, 1)), max(0.0, round(high, 1))
-    )
+    low, high = _count_interval(n, Z_COUNT)
+    return Estimate(float(max(0, round(n.value))), round(low, 1), round(high, 1))
 
 
 def ratio_estimate(
@@ -119,12 +126,17 @@ def ratio_estimate(
     offset: float = 0.0,
     bounds: tuple[float, float] = (0.0, 1.0),
     places: int = 3,
+    counted: bool = True,
 ) -> Estimate:
-    """``offset + scale × numerator / denominator``, clamped to ``bounds``."""
-    d_low, d_high = denominator.interval(Z_PART)
+    """``offset + scale × numerator / denominator``, clamped to ``bounds``. ``counted``: the
+    numerator is a count (never negative), not a centred sum."""
+    d_low, d_high = _count_interval(denominator, Z_PART)
     if d_low <= 0 or denominator.value <= 0:
         return TOO_FEW
-    n_low, n_high = numerator.interval(Z_PART)
+    if counted:
+        n_low, n_high = _count_interval(numerator, Z_PART)
+    else:
+        n_low, n_high = numerator.interval(Z_PART)
     low = n_low / d_high if n_low >= 0 else n_low / d_low
     high = n_high / d_low if n_high >= 0 else n_high / d_high
 
@@ -293,6 +305,7 @@ def _mean(months: list[Month], name: str, column: str, where: dict[str, Any]) ->
         offset=centre / releases.MEASURE_SCALE,
         bounds=(low, high),
         places=1,
+        counted=False,
     )
 
 
