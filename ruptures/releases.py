@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.metadata import version
-from typing import Any
+from typing import Any, cast
 
 import opendp.prelude as dp
 import polars as pl
@@ -194,11 +194,10 @@ def sum_centre(column: str) -> int:
 def rho_of(epsilon: float, delta: float = DELTA) -> float:
     """The zCDP ρ whose (ε, δ)-DP guarantee is the practice's ε at ``DELTA`` (OpenDP's
     conversion)."""
-    return float(
-        _translate_measure_distance(
-            (epsilon, delta), dp.approximate(dp.max_divergence()), dp.zero_concentrated_divergence()
-        )
+    rho = _translate_measure_distance(
+        (epsilon, delta), dp.approximate(dp.max_divergence()), dp.zero_concentrated_divergence()
     )
+    return float(cast(float, rho))
 
 
 # --- Keys: public, never read from the month's data --------------------------------------------
@@ -402,30 +401,39 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def month_frames(
-    practice: Practice, window: MonthWindow, srs_cutoff: Decimal
+    practice: Practice, window: MonthWindow, srs_cutoff: Decimal, *, bounded: bool = True
 ) -> dict[str, pl.DataFrame]:
     """The month's rows of every frame, each client's cut to its bounds (earliest first) and
     every multi-valued field to its first values. Only client ids, categories and clamped
-    measures: no text, no dates."""
+    measures: no text, no dates. ``bounded=False`` keeps every row, for measuring what the
+    bounds cost (benchmarks), never for a release."""
     params = window.params(practice, srs_cutoff)
     rows: dict[str, list[dict[str, Any]]] = {}
+    big = 10**9
     for frame, sql in _FRAME_SQL.items():
-        rows[frame] = [r for r in _fetch(sql, params) if r["n"] <= FRAME_BOUND[frame]]
+        limit = FRAME_BOUND[frame] if bounded else big
+        rows[frame] = [r for r in _fetch(sql, params) if r["n"] <= limit]
+    if not bounded:
+        markers, factors, strategies = big, big, big
+    else:
+        markers = BOUNDS["markers_per_episode"]
+        factors = BOUNDS["factors_per_episode"]
+        strategies = BOUNDS["strategies_per_repair"]
     rows["resolutions"] = [e for e in rows["episodes"] if e["days"] is not None]
     rows["markers"] = [
         {"client_id": e["client_id"], "marker": marker}
         for e in rows["episodes"]
-        for marker in e["markers"][: BOUNDS["markers_per_episode"]]
+        for marker in e["markers"][:markers]
     ]
     rows["factors"] = [
         {"client_id": e["client_id"], "factor": factor}
         for e in rows["episodes"]
-        for factor in e["factors"][: BOUNDS["factors_per_episode"]]
+        for factor in e["factors"][:factors]
     ]
     rows["strategies"] = [
         {"client_id": r["client_id"], "strategy": strategy, "outcome": r["outcome"]}
         for r in rows["repairs"]
-        for strategy in r["strategies"][: BOUNDS["strategies_per_repair"]]
+        for strategy in r["strategies"][:strategies]
     ]
     return {
         frame: pl.DataFrame(
@@ -469,13 +477,15 @@ def measure(
         margins = [dp.polars.Margin(by=list(m.by), max_length=10_000_000) for m in measurements]
         context = dp.Context.compositor(
             data=frames[frame].lazy(),
-            privacy_unit=dp.unit_of(contributions=1, identifier=pl.col("client_id")),
+            privacy_unit=dp.unit_of(contributions=1, identifier="client_id"),
             privacy_loss=dp.loss_of(rho=frame_rho),
             split_by_weights=[m.weight for m in measurements],
             margins=margins,
         )
         for measurement, d_mid in zip(measurements, list(context.d_mids or []), strict=True):
-            results.append(_measure_one(context, measurement, keys=keys, rho=float(d_mid)))
+            results.append(
+                _measure_one(context, measurement, keys=keys, rho=float(cast(float, d_mid)))
+            )
     return results
 
 
@@ -489,9 +499,8 @@ def _measure_one(
     for column in m.sums:
         low, high = SUM_RANGES[column]
         centre = sum_centre(column)
-        aggregates.append(
-            (pl.col(column) - centre).dp.sum((low - centre, high - centre)).alias(column)
-        )
+        centred = dp.polars.DPExpr(pl.col(column) - centre)
+        aggregates.append(centred.sum((low - centre, high - centre)).alias(column))
     if m.by:
         key_frame = pl.LazyFrame({m.by[0]: keys[_key_name(m, m.by[0])]})
         for column in m.by[1:]:
@@ -501,15 +510,11 @@ def _measure_one(
         query = query.group_by(*m.by).agg(*aggregates).with_keys(key_frame)
     else:
         query = query.select(*aggregates)
-    measurement = _calibrated(context, query.polars_plan, rho)
+    measurement = _calibrated(context, cast(pl.LazyFrame, query.polars_plan), rho)
     summary = summarize_polars_measurement(measurement, None)
     scales = {row["column"]: float(row["scale"]) for row in summary.iter_rows(named=True)}
     released = context(measurement).collect()
-    cells = [
-        {column: (None if value is None else value) for column, value in row.items()}
-        for row in released.iter_rows(named=True)
-    ]
-    # Keys with no rows come back null from the join: their noisy values were drawn anyway.
+    cells = list(released.iter_rows(named=True))
     return Measured(m.name, m.by, rho, scales, _sorted(cells, m.by))
 
 

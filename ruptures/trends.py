@@ -264,9 +264,12 @@ def _resolution(by: str | None, key: str | None) -> Part:
             # Time to resolution: a histogram of day bands, practice-wide.
             resolved = _over(months, lambda m: m.noisy("resolved_by_days"))
             for days, bands in WITHIN_DAYS.items():
+
+                def within(m: Month, bands: frozenset[str] = bands) -> Noisy:
+                    return m.noisy("resolved_by_days", days=bands)
+
                 out[f"share_of_resolved_within_{days}_days"] = ratio_estimate(
-                    _over(months, lambda m, b=bands: m.noisy("resolved_by_days", days=b)),
-                    resolved,
+                    _over(months, within), resolved
                 )
         return out
 

@@ -78,6 +78,9 @@ def test_a_release_holds_only_noisy_numbers_and_public_keys(world):
         assert measured["scales"]["len"] > 0, name
         for cell in measured["cells"]:
             assert set(cell) <= {*measured["by"], "len", "srs", "ors", "below_cutoff"}
+            # Keys with no records get their noise too: a cell's presence or value never
+            # tells that nobody is in it.
+            assert all(cell[column] is not None for column in measured["scales"]), name
             for column in measured["by"]:
                 assert str(cell[column]) not in clients
 
