@@ -156,26 +156,35 @@ class Month:
         self.release = release
         self.month: dt.date = release.month
         self._measurements: dict[str, Any] = release.measurements
+        # (measurement, column) -> value -> cells: a clinician's cells without a scan of all.
+        self._index: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
 
-    def keys(self, measurement: str, column: str) -> list[str]:
-        cells = self._measurements[measurement]["cells"]
-        return sorted({str(c[column]) for c in cells})
+    def keys(self, measurement: str, column: str) -> set[str]:
+        return {str(key) for key in self._by(measurement, column)}
+
+    def _by(self, measurement: str, column: str) -> dict[Any, list[dict[str, Any]]]:
+        index = self._index.get((measurement, column))
+        if index is None:
+            index = {}
+            for cell in self._measurements[measurement]["cells"]:
+                index.setdefault(cell[column], []).append(cell)
+            self._index[(measurement, column)] = index
+        return index
 
     def noisy(self, measurement: str, column: str = "len", **where: Any) -> Noisy:
         m = self._measurements[measurement]
         sd = m["scales"][column]
-        total, n = 0.0, 0
-        for cell in m["cells"]:
-            if all(_matches(cell.get(k), v) for k, v in where.items()):
-                total += cell[column] or 0
-                n += 1
-        return Noisy(total, n * sd * sd)
+        cells: list[dict[str, Any]] = m["cells"]
+        if where:
+            (first, wanted), *rest = where.items()
+            index = self._by(measurement, first)
+            cells = [cell for value in _values(wanted) for cell in index.get(value, [])]
+            cells = [c for c in cells if all(c.get(k) in _values(v) for k, v in rest)]
+        return Noisy(sum(cell[column] or 0 for cell in cells), len(cells) * sd * sd)
 
 
-def _matches(value: Any, wanted: Any) -> bool:
-    if isinstance(wanted, (tuple, frozenset, set, list)):
-        return value in wanted
-    return value == wanted
+def _values(wanted: Any) -> Iterable[Any]:
+    return wanted if isinstance(wanted, (tuple, frozenset, set, list)) else (wanted,)
 
 
 def _over(months: Iterable[Month], part: Callable[[Month], Noisy]) -> Noisy:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import math
 import statistics
 from collections.abc import Callable, Iterator
@@ -51,6 +52,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
 from cases import services
@@ -90,6 +92,7 @@ ATTACKED = (
     "repairs_by_strategy",
     "srs",
     "srs_by_modality",
+    "ors_by_modality",  # the measures figure reads it beside the SRS
 )
 PLAN = [releases.PLAN_BY_NAME[name] for name in ATTACKED]
 NO_NOISE = 1e-9  # the "scale" of the noise-free contrast release
@@ -269,11 +272,12 @@ def assert_fails_to_learn(verdict: Verdict) -> None:
 
 
 def settles(estimate: trends.Estimate, truth: float, other: float, times: float = 1.0) -> bool:
-    """The published figure alone settles the question: shown, its interval holds the truth
-    and not the other world's value."""
+    """The published figure alone settles the question: shown, and its interval (times
+    ``times``, ends rounded to whole units, as an attacker reading counts would) holds the
+    truth and not the other world's value."""
     if estimate.too_few_to_show:
         return False
-    low, high = estimate.low * times, estimate.high * times
+    low, high = round(estimate.low * times), round(estimate.high * times)
     return low <= truth <= high and not low <= other <= high
 
 
@@ -498,3 +502,202 @@ def test_interval_widths_and_too_few_flags_depend_on_noisy_values_only(runs):
 
     flags = {v: [shown(m) for m in runs.noisy[v]] for v in (0, 1)}
     assert accuracy(flags[0], flags[1]) <= MAX_ACCURACY
+
+
+# --- System attacks, through the API -----------------------------------------------------------
+
+SEP = {"from": "2026-09", "to": "2026-09"}
+
+
+def queries(clinician: int | None) -> list[dict[str, Any]]:
+    """Every figure: practice-wide, by each of its dimensions, by quarter and rolling year,
+    and narrowed to one supervisee."""
+    out = []
+    for name, spec in trends.FIGURES.items():
+        out.append({"figure": name, **SEP})
+        out += [{"figure": name, **SEP, "by": by} for by in spec.dimensions]
+        out.append({"figure": name, "from": "2026-07", "to": "2026-09", "grain": "quarter"})
+        out.append({"figure": name, **SEP, "grain": "rolling_12"})
+        if clinician is not None:
+            out.append({"figure": name, **SEP, "clinician": clinician})
+    return out
+
+
+def key(query: dict[str, Any]) -> tuple:
+    return tuple(sorted(query.items()))
+
+
+def poll(api, clinician: int | None = None) -> dict[tuple, bytes]:
+    """The raw bytes of every answer."""
+    answers = {}
+    for query in queries(clinician):
+        params = {k: v for k, v in query.items() if k != "figure"}
+        response = api.get(f"/api/v1/trends/{query['figure']}/", params)
+        assert response.status_code == 200, (query, response.content)
+        answers[key(query)] = response.content
+    return answers
+
+
+@pytest.fixture
+def released():
+    """The trends world with September released; Sue (Ann's supervisor) polls it. Two more
+    attended sessions sit at September's edges in UTC (the practice's zone at release)."""
+    cache.clear()  # throttle counters
+    world = build()
+    a1, b1 = world["a"][0], world["b"][0]
+    TherapySessionFactory(client=a1, clinician=world["ann"], starts_at=at(30, 22))
+    TherapySessionFactory(client=b1, clinician=world["bo"], starts_at=at(1, 5))
+    (release,) = release_due(practices=[world["practice"]], now=AFTER_LAG)
+    world["release"] = release
+    world["sue_api"] = client_for(world["sue"])
+    yield world
+    cache.clear()
+
+
+def frames_of(practice, tz: str = "UTC", cutoff: Decimal = Decimal("36.0")) -> dict:
+    return releases.month_frames(practice, MonthWindow(SEPTEMBER, tz), cutoff)
+
+
+def frames_differ(before: dict, after: dict) -> bool:
+    return any(not before[f].equals(after[f]) for f in before)
+
+
+def assert_nothing_recomputed(world: dict) -> None:
+    release = world["release"]
+    assert list(TrendRelease.objects.filter(practice=world["practice"])) == [release]
+    stored = TrendRelease.objects.get(pk=release.pk)
+    assert stored.measurements == release.measurements
+    assert stored.made_at == release.made_at
+    spends = PrivacySpend.objects.filter(practice=world["practice"])
+    assert spends.count() == len(releases.PLAN)
+    assert {s.release_id for s in spends} == {release.pk}
+
+
+def new_episode(world: dict) -> None:
+    rupture_services.episode_open(
+        client=world["a"][4],
+        created_by=world["ann"],
+        relationship=Relationship.THERAPIST,
+        direction=Direction.CLIENT,
+        kind=RuptureKind.CONFRONTATION,
+        moment=Moment.EMOTIONAL_CRISIS,
+        intensity=4,
+        detected_on=dt.date(2026, 9, 28),
+        source=EpisodeSource.CLINICIAN_OBSERVED,
+    )
+
+
+def resolve_episode(world: dict) -> None:
+    episode = RuptureEpisode.objects.get(client=world["a"][3], status=EpisodeStatus.OPEN)
+    rupture_services.repair_attempt_record(
+        episode=episode,
+        recorded_by=world["ann"],
+        attempted_on=dt.date(2026, 9, 20),
+        initiator=Initiator.THERAPIST,
+        both_engaged=True,
+        outcome="resolved",
+        resolution_rating=5,
+        strategies=[COMMON_STRATEGY],
+    )
+    rupture_services.episode_resolve(
+        episode=episode, user=world["ann"], on_date=dt.date(2026, 9, 25)
+    )
+
+
+def archive_episode(world: dict) -> None:
+    episode = RuptureEpisode.objects.get(client=world["a"][0])
+    services.record_archive(record=episode, user=world["ann"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [new_episode, resolve_episode, archive_episode],
+    ids=["new", "resolved", "archived"],
+)
+def test_polling_a_released_month_before_and_after_one_record_changes_gives_identical_bytes(
+    released, change
+):
+    world, api = released, released["sue_api"]
+    ann = world["ann"].pk
+    frames_before = frames_of(world["practice"])
+    before = poll(api, clinician=ann)
+
+    change(world)
+    # The periodic releaser runs again after the change.
+    again = release_due(practices=[world["practice"]], now=AFTER_LAG)
+    after = poll(api, clinician=ann)
+
+    # The change reached the month's records: a recomputation would have shown it.
+    assert frames_differ(frames_before, frames_of(world["practice"]))
+    assert again == []
+    assert after == before
+    assert_nothing_recomputed(world)
+
+
+def by_clinician(answers: dict[tuple, bytes]) -> dict[str, dict]:
+    return {
+        dict(k)["figure"]: json.loads(body)
+        for k, body in answers.items()
+        if dict(k).get("by") == "clinician"
+    }
+
+
+def test_changing_the_supervisee_set_leaves_every_shared_cell_identical(released):
+    world, api = released, released["sue_api"]
+    practice, sue, ann, bo = world["practice"], world["sue"], world["ann"], world["bo"]
+    before = poll(api)
+
+    # Sue is given Bo as well...
+    services.supervision_assign(practice=practice, supervisor=sue, clinician=bo)
+    with_bo = poll(api)
+    # ... then Ann is taken from her by a practice admin, through the API.
+    admin = UserFactory(username="pat-attacks")
+    services.membership_grant(practice=practice, user=admin, role=Role.PRACTICE_ADMIN)
+    assignment = sue.supervisees_assigned.get(practice=practice, clinician=ann)
+    removed = client_for(admin).delete(f"/api/v1/supervision-assignments/{assignment.pk}/")
+    assert removed.status_code == 204, removed.content
+    without_ann = poll(api)
+
+    # Every answer that does not break down by clinician is byte-identical throughout.
+    for answers in (with_bo, without_ann):
+        for k, body in answers.items():
+            if dict(k).get("by") != "clinician":
+                assert body == before[k], k
+    # By clinician: the practice-wide totals and each shared column never change; only which
+    # columns Sue may see does.
+    first, second, third = (by_clinician(a) for a in (before, with_bo, without_ann))
+    for name in first:
+        rows = [answer[name]["rows"] for answer in (first, second, third)]
+        assert [r[0]["total"] for r in rows[1:]] == [rows[0][0]["total"]] * 2
+        assert set(rows[0][0]["cells"]) == {str(ann.pk)}
+        assert set(rows[1][0]["cells"]) == {str(ann.pk), str(bo.pk)}
+        assert set(rows[2][0]["cells"]) == {str(bo.pk)}
+        assert rows[1][0]["cells"][str(ann.pk)] == rows[0][0]["cells"][str(ann.pk)]
+        assert rows[2][0]["cells"][str(bo.pk)] == rows[1][0]["cells"][str(bo.pk)]
+    gone = api.get("/api/v1/trends/rupture-rate/", {**SEP, "clinician": ann.pk})
+    assert gone.status_code == 400
+    assert_nothing_recomputed(world)
+
+
+def test_sweeping_the_time_zone_and_srs_cutoff_after_release_changes_no_answer(released):
+    world, api = released, released["sue_api"]
+    practice = world["practice"]
+    before = poll(api, clinician=world["ann"].pk)
+    released_frames = frames_of(practice)
+
+    for tz, cutoff in (
+        ("Pacific/Kiritimati", Decimal("30.0")),  # UTC+14: 30 September 22:00 is October
+        ("Pacific/Pago_Pago", Decimal("39.5")),  # UTC−11: 1 September 05:00 is August
+        ("Europe/Paris", Decimal("0.0")),  # 30 September 22:00 UTC is October
+    ):
+        services.practice_update_settings(practice=practice, timezone=tz, srs_cutoff=cutoff)
+        # Measured under the new zone, or the new cutoff, September would differ.
+        assert frames_differ(released_frames, frames_of(practice, tz, Decimal("36.0"))), tz
+        assert frames_differ(released_frames, frames_of(practice, "UTC", cutoff)), cutoff
+        assert release_due(practices=[practice], now=AFTER_LAG) == []
+
+        assert poll(api, clinician=world["ann"].pk) == before, tz
+    body = json.loads(before[key({"figure": "measures", **SEP})])
+    assert body["releases"][0]["timezone"] == "UTC"
+    assert body["releases"][0]["srs_cutoff"] == "36.0"
+    assert_nothing_recomputed(world)
