@@ -73,7 +73,7 @@ from ruptures.choices import (
 from ruptures.models import PrivacySpend, RuptureEpisode, TrendRelease
 from ruptures.releases import MonthWindow, release_due
 from tests.api.conftest import client_for
-from tests.factories import RepairAttemptFactory, TherapySessionFactory, UserFactory
+from tests.factories import TherapySessionFactory, UserFactory
 from tests.ruptures.trends_world import SEPTEMBER, at, build
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,9 @@ def neighbour_world(variant: int) -> dict:
         strategies=[RARE_STRATEGY],
     )
     close = (
-        rupture_services.episode_resolve if variant == 0 else rupture_services.episode_mark_unresolved
+        rupture_services.episode_resolve
+        if variant == 0
+        else rupture_services.episode_mark_unresolved
     )
     close(episode=episode, user=ann, on_date=dt.date(2026, 9, 18))
     return world
@@ -461,8 +463,10 @@ def count_interval_widths(month: trends.Month) -> Iterator[tuple[str, float, flo
             count = figure(month, "episode-counts", by, key)["episodes"]
             if count.low > 0:
                 noisy = month.noisy(f"episodes_by_{by}", **{by: key})
-                yield f"{by}={key}", count.high - count.low, 2 * trends.Z_COUNT * math.sqrt(
-                    noisy.variance
+                yield (
+                    f"{by}={key}",
+                    count.high - count.low,
+                    2 * trends.Z_COUNT * math.sqrt(noisy.variance),
                 )
 
 
@@ -473,10 +477,18 @@ def too_few_flags(month: trends.Month) -> list[tuple[str, bool, bool]]:
     for by, keys in (("relationship", Relationship.values), ("kind", RuptureKind.values)):
         for key in keys:
             share = figure(month, "resolution", by, key)["share_resolved"]
-            flags.append((f"{by}={key}", share.too_few_to_show, month.noisy(f"episodes_by_{by}", **{by: key})))
+            flags.append(
+                (
+                    f"{by}={key}",
+                    share.too_few_to_show,
+                    month.noisy(f"episodes_by_{by}", **{by: key}),
+                )
+            )
     for key in ("individual", "couple", "family", "group"):
         mean = figure(month, "measures", "modality", key)["mean_srs"]
-        flags.append((f"modality={key}", mean.too_few_to_show, month.noisy("srs_by_modality", modality=key)))
+        flags.append(
+            (f"modality={key}", mean.too_few_to_show, month.noisy("srs_by_modality", modality=key))
+        )
     out = []
     for cell, flag, denominator in flags:
         low, _ = denominator.interval(trends.Z_PART)
@@ -540,15 +552,20 @@ def poll(api, clinician: int | None = None) -> dict[tuple, bytes]:
 
 @pytest.fixture
 def released():
-    """The trends world with September released; Sue (Ann's supervisor) polls it. Two more
-    attended sessions sit at September's edges in UTC (the practice's zone at release)."""
+    """The trends world with August and September released; Sue (Ann's supervisor) polls
+    it. Two more attended sessions sit at September's edges in UTC (the practice's zone at
+    release), and one in August."""
     cache.clear()  # throttle counters
     world = build()
     a1, b1 = world["a"][0], world["b"][0]
     TherapySessionFactory(client=a1, clinician=world["ann"], starts_at=at(30, 22))
     TherapySessionFactory(client=b1, clinician=world["bo"], starts_at=at(1, 5))
-    (release,) = release_due(practices=[world["practice"]], now=AFTER_LAG)
-    world["release"] = release
+    TherapySessionFactory(
+        client=a1, clinician=world["ann"], starts_at=dt.datetime(2026, 8, 20, 10, tzinfo=dt.UTC)
+    )
+    made = release_due(practices=[world["practice"]], now=AFTER_LAG)
+    assert [r.month for r in made] == [dt.date(2026, 8, 1), SEPTEMBER]
+    world["releases"] = made
     world["sue_api"] = client_for(world["sue"])
     yield world
     cache.clear()
@@ -563,14 +580,15 @@ def frames_differ(before: dict, after: dict) -> bool:
 
 
 def assert_nothing_recomputed(world: dict) -> None:
-    release = world["release"]
-    assert list(TrendRelease.objects.filter(practice=world["practice"])) == [release]
-    stored = TrendRelease.objects.get(pk=release.pk)
-    assert stored.measurements == release.measurements
-    assert stored.made_at == release.made_at
+    made = world["releases"]
+    stored = list(TrendRelease.objects.filter(practice=world["practice"]).order_by("month"))
+    assert stored == made
+    for now, then in zip(stored, made, strict=True):
+        assert now.measurements == then.measurements
+        assert now.made_at == then.made_at
     spends = PrivacySpend.objects.filter(practice=world["practice"])
-    assert spends.count() == len(releases.PLAN)
-    assert {s.release_id for s in spends} == {release.pk}
+    assert spends.count() == len(made) * len(releases.PLAN)
+    assert {s.release_id for s in spends} == {r.pk for r in made}
 
 
 def new_episode(world: dict) -> None:
