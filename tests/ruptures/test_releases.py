@@ -301,4 +301,6 @@ def test_a_real_worker_releases_the_due_months():
             "SELECT status FROM procrastinate_jobs WHERE task_name = %s",
             ["ruptures.release_trends"],
         )
-        assert [row[0] for row in cursor.fetchall()] == ["succeeded"]
+        statuses = [row[0] for row in cursor.fetchall()]
+    # Ours, and the periodic one the worker defers itself when an hourly tick has just passed.
+    assert statuses and set(statuses) == {"succeeded"}

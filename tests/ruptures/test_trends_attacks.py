@@ -21,8 +21,11 @@ K times per world in memory, with only the plan entries the attacks read and the
 whole ρ (``rho_of(1.0)``): each measurement gets a larger share of ρ than in the real
 release, so the attacker sees less noise than a supervisor would (conservative). The noisy
 cells become unsaved ``TrendRelease`` objects read through ``ruptures.trends.Month`` and the
-figure computations, exactly as the API reads stored releases. Each attacker turns a release
-into one number; we classify the world by a threshold at the midpoint of the two sample means.
+figure computations, exactly as the API reads stored releases. Attackers either read the
+published estimates (rates, shares, means, intervals, "too few to show") or, stronger than
+anything the API gives, the unrounded noisy sums the figures are made of; each turns a release
+into one number, and we classify the world by a threshold at the midpoint of the two sample
+means.
 
 The whole month is ρ-zCDP for one client's records with ρ = rho_of(1) ≈ 0.024, so the best
 possible test between two neighbours is right with probability at most Φ(√(2ρ)/2) ≈ 0.55 (for
@@ -86,6 +89,7 @@ RARE_STRATEGY = Strategy.HARD_CONVERSATION  # only a6's repair used it
 COMMON_STRATEGY = Strategy.ACKNOWLEDGE_OWN_CONTRIBUTION  # a1–a3's resolved repairs
 # What the attacks read; the rest of the plan is left out, its share of ρ going to these.
 ATTACKED = (
+    "sessions",  # rupture-rate's denominator
     "episodes",
     "episodes_by_kind",
     "episodes_by_relationship",
@@ -219,7 +223,7 @@ def runs(django_db_setup, django_db_blocker) -> Runs:
             noisy[variant].append(
                 as_month(practices[variant], {m.name: m.as_json() for m in measured})
             )
-    scales = {name: m["scales"] for name, m in noisy[0][0]._measurements.items()}
+    scales = {name: m["scales"] for name, m in noisy[0][0].release.measurements.items()}
     exact = {
         v: as_month(practices[v], exact_measurements(frames[v], keys[v], scales)) for v in (0, 1)
     }
@@ -312,6 +316,38 @@ def test_subtracting_other_kinds_from_the_episode_total_does_not_reveal_the_one_
     )
 
     assert_fails_to_learn(verdict)
+
+
+def confrontations_from_rates(month: trends.Month) -> float | None:
+    """Rupture-rate of the practice minus every other kind's rupture-rate is the
+    confrontations' rate; the practice's episode-counts over its rate undoes the shared
+    session denominator: confrontations = (rate − Σ other rates) × episodes / rate. Published
+    values only; None when a rate the attacker needs is too few to show."""
+    rates = [figure(month, "rupture-rate", None, None)["rate"]]
+    rates += [
+        figure(month, "rupture-rate", "kind", k)["rate"]
+        for k in RuptureKind.values
+        if k != RuptureKind.CONFRONTATION
+    ]
+    episodes = figure(month, "episode-counts", None, None)["episodes"].value
+    if any(r.too_few_to_show for r in rates) or not rates[0].value:
+        return None
+    total, others = rates[0].value, sum(r.value for r in rates[1:])
+    return (total - others) * episodes / total
+
+
+def test_subtracting_rupture_rates_and_undoing_the_rate_with_episode_counts_reveals_nothing(
+    runs,
+):
+    def statistic(m: trends.Month) -> float:
+        found = confrontations_from_rates(m)
+        return 0.5 if found is None else found  # nothing shown: no better than a coin
+
+    def exact(m: trends.Month, v: int) -> bool:
+        found = confrontations_from_rates(m)
+        return found is not None and round(found) == CONFRONTATIONS[v]
+
+    assert_fails_to_learn(judge(runs, statistic, exact))
 
 
 def a6_resolved_by_subtraction(month: trends.Month) -> float:
@@ -441,7 +477,7 @@ def test_the_resolution_share_of_a_one_attempt_strategy_does_not_reveal_its_outc
 
 def test_noise_scales_are_the_same_in_neighbouring_worlds(runs):
     scales = {
-        (v, i): {name: m["scales"] for name, m in month._measurements.items()}
+        (v, i): {name: m["scales"] for name, m in month.release.measurements.items()}
         for v in (0, 1)
         for i, month in enumerate(runs.noisy[v])
     }
@@ -450,24 +486,19 @@ def test_noise_scales_are_the_same_in_neighbouring_worlds(runs):
     assert set(first) == set(ATTACKED)
     assert all(s == first for s in scales.values())
     # And they are the bounds over ρ, nothing of the data: scale × √(2ρ) is the sensitivity.
-    episodes = runs.noisy[0][0]._measurements["episodes"]
+    episodes = runs.noisy[0][0].release.measurements["episodes"]
     sensitivity = episodes["scales"]["len"] * math.sqrt(2 * episodes["rho"])
     assert sensitivity == pytest.approx(releases.BOUNDS["episodes"], rel=1e-3)
 
 
-def count_interval_widths(month: trends.Month) -> Iterator[tuple[str, float, float]]:
-    """(cell, published width, width the public scale predicts) of every episode count by kind
-    and by relationship whose interval is not cut at zero."""
+def count_intervals(month: trends.Month) -> Iterator[tuple[str, trends.Estimate, float]]:
+    """(cell, published estimate, interval width its public noise scale gives) of every
+    episode count by kind and by relationship."""
     for by, keys in (("kind", RuptureKind.values), ("relationship", Relationship.values)):
         for key in keys:
             count = figure(month, "episode-counts", by, key)["episodes"]
-            if count.low > 0:
-                noisy = month.noisy(f"episodes_by_{by}", **{by: key})
-                yield (
-                    f"{by}={key}",
-                    count.high - count.low,
-                    2 * trends.Z_COUNT * math.sqrt(noisy.variance),
-                )
+            noisy = month.noisy(f"episodes_by_{by}", **{by: key})
+            yield f"{by}={key}", count, 2 * trends.Z_COUNT * math.sqrt(noisy.variance)
 
 
 def too_few_flags(month: trends.Month) -> list[tuple[str, bool, bool]]:
@@ -498,15 +529,25 @@ def too_few_flags(month: trends.Month) -> list[tuple[str, bool, bool]]:
 
 def test_interval_widths_and_too_few_flags_depend_on_noisy_values_only(runs):
     widths: dict[int, set[float]] = {0: set(), 1: set()}
+    checked = 0
     for v in (0, 1):
         for month in runs.noisy[v]:
-            for cell, width, predicted in count_interval_widths(month):
-                # The width is the public scale's, whatever the count (rounded to 0.1 each end).
-                assert width == pytest.approx(predicted, abs=0.11), cell
-                widths[v].add(round(predicted, 6))
+            for cell, count, width in count_intervals(month):
+                widths[v].add(round(width, 6))
+                if count.low > 0:  # not cut at zero: its width is the public scale's alone
+                    assert count.high - count.low == pytest.approx(width, abs=0.11), cell
+                    checked += 1
             for cell, flag, from_noisy in too_few_flags(month):
                 assert flag == from_noisy, cell
-    assert widths[0] == widths[1]
+    # Four outcome cells of one public scale each, whatever the world.
+    outcomes = len(releases.EPISODE_OUTCOMES)
+    scales = runs.noisy[0][0].release.measurements
+    public = {
+        round(2 * trends.Z_COUNT * math.sqrt(outcomes) * scales[name]["scales"]["len"], 6)
+        for name in ("episodes_by_kind", "episodes_by_relationship")
+    }
+    assert widths[0] == widths[1] == public
+    assert checked > 0
 
     # The flags together do not tell the worlds apart either (the rare cells are among them).
     def shown(month: trends.Month) -> float:
