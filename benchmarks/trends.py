@@ -126,7 +126,7 @@ def utility(args: argparse.Namespace) -> None:
     chosen = releases.settings_of(practice)
     keys = releases._keys(practice)
     last = releases.due_until(practice, releases.timezone.now())
-    months = [trends.months_back(last, n) for n in reversed(range(args.months))]
+    months = [releases.months_before(last, n) for n in reversed(range(args.months))]
     clinicians = keys["clinician"]
     noisy: list[list[trends.Month]] = []  # per draw, per month
     exact: list[trends.Month] = []

@@ -370,21 +370,34 @@ _SCHEMA: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class MonthWindow:
+    """A month: its dates, and the instants its timestamped records (sessions, measures,
+    signals) fall between, local midnight to local midnight in the practice's time zone,
+    unless a neighbouring release already fixed an end (see ``release_month``)."""
+
     month: dt.date
     tz: str
+    start_at: dt.datetime | None = None
+    end_at: dt.datetime | None = None
 
     @property
     def end(self) -> dt.date:
         return next_month(self.month)
 
-    def params(self, practice: Practice, srs_cutoff: Decimal) -> dict[str, Any]:
+    def instants(self) -> tuple[dt.datetime, dt.datetime]:
         zone = zoneinfo.ZoneInfo(self.tz)
+        return (
+            self.start_at or dt.datetime.combine(self.month, dt.time(), tzinfo=zone),
+            self.end_at or dt.datetime.combine(self.end, dt.time(), tzinfo=zone),
+        )
+
+    def params(self, practice: Practice, srs_cutoff: Decimal) -> dict[str, Any]:
+        start_at, end_at = self.instants()
         return {
             "practice": practice.pk,
             "start": self.month,
             "end": self.end,
-            "start_at": dt.datetime.combine(self.month, dt.time(), tzinfo=zone),
-            "end_at": dt.datetime.combine(self.end, dt.time(), tzinfo=zone),
+            "start_at": start_at,
+            "end_at": end_at,
             "srs_cutoff": srs_cutoff,
         }
 
@@ -640,13 +653,18 @@ def release_month(
         )
         if spent + chosen.rho > chosen.rho * (1 + 1e-9):
             raise BudgetExceeded(OVER_BUDGET)
-        frames = month_frames(locked, MonthWindow(month, chosen.timezone), chosen.srs_cutoff)
+        window = _window(locked, month, chosen.timezone)
+        frames = month_frames(locked, window, chosen.srs_cutoff)
         measured = measure(frames, keys=_keys(locked), rho=chosen.rho)
+        start_at, end_at = window.instants()
         release = TrendRelease.objects.create(
             practice=locked,
             month=month,
             made_at=now,
-            settings=chosen.as_json(),
+            settings={
+                **chosen.as_json(),
+                "window": {"start_at": start_at.isoformat(), "end_at": end_at.isoformat()},
+            },
             library_version=f"opendp {version('opendp')}",
             measurements={m.name: m.as_json() for m in measured},
         )
@@ -663,6 +681,31 @@ def release_month(
             for m in measured
         )
     return release
+
+
+def _window(practice: Practice, month: dt.date, tz: str) -> MonthWindow:
+    """The month in ``tz``, joined to the windows of the neighbouring months' releases: after
+    a change of time zone, a record near a month's edge must not count in two releases (two
+    spends of its client's ε) nor fall between them."""
+    neighbours = {
+        r.month: r.settings.get("window")
+        for r in TrendRelease.objects.filter(
+            practice=practice,
+            month__in=[months_before(month, 1), next_month(month)],
+        )
+    }
+    before, after = neighbours.get(months_before(month, 1)), neighbours.get(next_month(month))
+    return MonthWindow(
+        month,
+        tz,
+        start_at=dt.datetime.fromisoformat(before["end_at"]) if before else None,
+        end_at=dt.datetime.fromisoformat(after["start_at"]) if after else None,
+    )
+
+
+def months_before(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - n
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def release_due(

@@ -501,11 +501,6 @@ class Period:
         return self.months[-1]
 
 
-def months_back(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 - n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def period_of(first: dt.date, last: dt.date) -> Period:
     """Whole months from the month of ``first`` to the month of ``last``, both included."""
     start, end = first.replace(day=1), releases.next_month(last.replace(day=1))
@@ -524,8 +519,8 @@ def default_period(practice: Practice) -> Period:
         .values_list("month", flat=True)
         .first()
     )
-    last = latest or months_back(dt.date.today().replace(day=1), 1)
-    return period_of(months_back(last, DEFAULT_MONTHS - 1), last)
+    last = latest or releases.months_before(dt.date.today().replace(day=1), 1)
+    return period_of(releases.months_before(last, DEFAULT_MONTHS - 1), last)
 
 
 # --- Rows --------------------------------------------------------------------------------------
@@ -553,8 +548,8 @@ def _row_spans(period: Period, grain: str, released: list[dt.date]) -> list[tupl
     rows = []
     for m in period.months:
         if m in have:
-            span = [x for x in released if months_back(m, 11) <= x <= m]
-            rows.append((f"{months_back(m, 11):%Y-%m}/{m:%Y-%m}", span))
+            span = [x for x in released if releases.months_before(m, 11) <= x <= m]
+            rows.append((f"{releases.months_before(m, 11):%Y-%m}/{m:%Y-%m}", span))
     return rows
 
 
@@ -604,7 +599,7 @@ def trends_for(
         supervisees = [clinician]
 
     # One query: every release the rows need (rolling years reach back eleven months).
-    reach = months_back(period.start, 11) if grain == "rolling_12" else period.start
+    reach = releases.months_before(period.start, 11) if grain == "rolling_12" else period.start
     found = list(
         TrendRelease.objects.filter(
             practice=practice, month__gte=reach, month__lt=period.end

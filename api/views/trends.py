@@ -22,7 +22,7 @@ from api.serializers.trends import (
 from cases.choices import Role
 from cases.models import Practice, User
 from cases.selectors import practices_where, supervisees_of
-from ruptures import trends
+from ruptures import releases, trends
 
 FIGURE_HELP = "; ".join(
     f"`{f.name}`: {f.description} (by: {', '.join(f.dimensions)})" for f in trends.FIGURES.values()
@@ -93,7 +93,7 @@ class TrendView(AccessAuditMixin, APIView):
         practice = _supervised_practice(user, params.get("practice"))
         if "from" in params or "to" in params:
             last = params.get("to") or trends.default_period(practice).last
-            first = params.get("from") or trends.months_back(
+            first = params.get("from") or releases.months_before(
                 last.replace(day=1), trends.DEFAULT_MONTHS - 1
             )
             period = trends.period_of(first, last)

@@ -20,7 +20,7 @@ from ruptures import releases
 from ruptures.models import PrivacySpend, TrendRelease
 from ruptures.releases import BudgetExceeded, MonthWindow, release_due, release_month
 from tests.databases import current_database_url
-from tests.factories import PracticeFactory, RuptureEpisodeFactory
+from tests.factories import PracticeFactory, RuptureEpisodeFactory, TherapySessionFactory
 from tests.ruptures.trends_world import SEPTEMBER, build
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +207,28 @@ def test_settings_changes_reach_later_releases_only(world):
         october.measurements["episodes"]["scales"]["len"]
         < september.measurements["episodes"]["scales"]["len"]
     )
+
+
+def test_a_time_zone_change_never_puts_a_record_in_two_releases(world):
+    """September is released in UTC; the practice then moves to UTC+14. October starts where
+    September's release ended, so a session of 30 September 22:00 UTC (already 1 October in
+    the new zone) counts in September only."""
+    practice = world["practice"]
+    edge = TherapySessionFactory(
+        client=world["a"][0], starts_at=dt.datetime(2026, 9, 30, 22, tzinfo=dt.UTC)
+    )
+    (september,) = release_due(practices=[practice], now=AFTER_LAG)
+    practice.timezone = "Pacific/Kiritimati"
+    practice.save()
+
+    (october,) = release_due(practices=[practice], now=dt.datetime(2026, 11, 9, tzinfo=dt.UTC))
+
+    assert october.settings["window"]["start_at"] == september.settings["window"]["end_at"]
+    window = releases._window(practice, dt.date(2026, 10, 1), "Pacific/Kiritimati")
+    october_sessions = releases.month_frames(practice, window, Decimal(36))["sessions"]
+    assert edge.client_id not in october_sessions["client_id"].to_list()
+    september_window = releases.MonthWindow(SEPTEMBER, "UTC")
+    assert september_window.instants()[1] == dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
 
 # --- Contribution bounds -----------------------------------------------------------------------
