@@ -6,4 +6,4 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self) -> None:
-        from api import receivers  # noqa: F401
+        from api import checks, receivers  # noqa: F401

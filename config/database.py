@@ -70,6 +70,14 @@ def embedded_database_url() -> str:
     return server.get_uri(EMBEDDED_DATABASE_NAME)
 
 
-def database_config(*, conn_max_age: int = 60) -> dict[str, Any]:
-    url = os.environ.get("DATABASE_URL") or embedded_database_url()
+def database_config(*, embedded: bool, conn_max_age: int = 60) -> dict[str, Any]:
+    """``DATABASE_URL`` when set; otherwise, from the development and test settings only
+    (``embedded=True``), the embedded server, started on first use. Anywhere else (base and
+    production settings, mypy, ``check``) no database is started: production refuses to
+    start without ``DATABASE_URL``, and the others get none."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        if not embedded:
+            return {}
+        url = embedded_database_url()
     return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))

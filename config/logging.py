@@ -7,9 +7,10 @@ searches the captured logs for each of them).
 
 from __future__ import annotations
 
-import json
 import logging
 from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -20,15 +21,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+class JsonFormatter(_JsonFormatter):
+    """python-json-logger with Mend's field names: time, level, logger, request_id, message
+    (and exception, with its traceback, when there is one)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+            },
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            json_ensure_ascii=False,
+        )

@@ -96,7 +96,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config()}
+# The development and test settings start the embedded server when DATABASE_URL is unset;
+# importing these settings alone (production, mypy, check) never does.
+DATABASES = {"default": database_config(embedded=False)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "cases.User"
 
@@ -129,14 +131,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(256 * 
 # log"). Off: every event is durable before its answer leaves.
 AUDIT_ASYNC_READS = env_bool("AUDIT_ASYNC_READS", False)
 
+# Throttle counters live in the cache, so every server process must share it: Redis
+# (REDIS_URL) or the database's cache table (CACHE_BACKEND=database, after
+# ``manage.py createcachetable``). Process memory is for development and tests only;
+# production refuses it (config.settings.production, config.checks).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+CACHE_TABLE = "mend_cache"
+
+
+def cache_config() -> dict[str, str]:
+    if REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if os.environ.get("CACHE_BACKEND", "").strip().lower() == "database":
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+CACHES = {"default": cache_config()}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -249,6 +260,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # One handler for everything: Django's own console handler (its default logging, in
+        # DEBUG) would print each of its lines a second time, unformatted.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # pgserver narrates every command it runs at INFO; keep only its warnings.
         "pgserver": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

@@ -17,6 +17,19 @@ DEBUG = False
 if env_bool("DEBUG", False):
     raise ImproperlyConfigured("DEBUG must not be enabled in production.")
 
+if not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must name the PostgreSQL database in production "
+        "(postgresql://user:password@host:5432/mend)."
+    )
+
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):  # noqa: F405
+    raise ImproperlyConfigured(
+        "Production needs a cache shared by every server process, or throttles and lockouts "
+        "multiply by the number of workers: set REDIS_URL=redis://host:6379/0, or "
+        "CACHE_BACKEND=database and run `manage.py createcachetable`."
+    )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this server answers to.")

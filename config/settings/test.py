@@ -1,6 +1,10 @@
 """Test settings: fast password hashing, everything else as in base."""
 
+from config.database import database_config
 from config.settings.base import *  # noqa: F403
+
+# With no DATABASE_URL, the embedded PostgreSQL, as in development.
+DATABASES = {"default": database_config(embedded=True)}
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from config.logging import JsonFormatter, RequestIdFilter
@@ -98,3 +102,47 @@ def test_a_proxys_request_id_is_kept_and_a_forged_one_replaced(api_as, clinician
 
     assert kept == "lb-7f3a.19:2"
     assert replaced != "x\nInjected: yes" and len(replaced) == 32
+
+
+def test_development_prints_each_line_and_each_traceback_once(tmp_path):
+    """Django's own console handler (its default logging in DEBUG) used to print every
+    django.* line a second time, and a 500's traceback twice."""
+    script = (
+        "import django, logging; django.setup()\n"
+        "log = logging.getLogger('django.request')\n"
+        "log.warning('probe-line-7f3a')\n"
+        "try:\n"
+        "    1 / 0\n"
+        "except ZeroDivisionError:\n"
+        "    log.error('probe-error-7f3a', exc_info=True)\n"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": "postgresql://mend@db.example.org:5432/mend",
+        "MEND_PGDATA": str(tmp_path / "pgdata"),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    output = result.stdout + result.stderr
+    assert output.count("probe-line-7f3a") == 1
+    assert output.count("probe-error-7f3a") == 1
+    assert output.count("Traceback") == 1
+
+
+def test_json_lines_carry_the_fields_mend_documents():
+    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), None)
+    RequestIdFilter().filter(record)
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert set(line) >= {"time", "level", "logger", "request_id", "message"}
+    assert line["level"] == "ERROR" and line["logger"] == "django.request"
