@@ -1,13 +1,15 @@
 """Login and logout. Tokens are django-rest-knox tokens (hashed at rest, idle and absolute
-expiry); failed logins are counted by django-axes, which locks the account and the address."""
+expiry); failed logins are counted by django-axes (three lockout limits: settings)."""
 
 from __future__ import annotations
 
 from typing import cast
 
+from axes.models import AccessFailureLog
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from knox.models import get_token_model
 from rest_framework import exceptions, status
@@ -39,9 +41,18 @@ class InvalidCredentials(exceptions.APIException):
     default_code = "invalid_credentials"
 
 
+def username_locked(username: str) -> bool:
+    """The third lockout limit (settings, "Brute force"): the username's failures within the
+    window, from every address, in django-axes' failure log."""
+    since = timezone.now() - settings.USERNAME_FAILURE_WINDOW
+    failures = AccessFailureLog.objects.filter(username=username, attempt_time__gte=since)
+    return failures.count() >= settings.USERNAME_FAILURE_LIMIT
+
+
 class LoginView(APIView):
     """Exchange a username and password for a token. An unknown user and a wrong password
-    get the same answer; repeated failures lock the account and the address (429)."""
+    get the same answer; repeated failures lock a username at one address, an address, or
+    (at a much higher count) a username from everywhere (429)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -53,6 +64,8 @@ class LoginView(APIView):
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         django_request = request._request
+        if username_locked(body.validated_data["username"]):
+            return lockout_response(django_request)  # type: ignore[return-value]
         user = authenticate(django_request, **body.validated_data)
         if user is None:
             if getattr(django_request, "axes_locked_out", False):

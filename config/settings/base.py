@@ -191,11 +191,19 @@ REST_KNOX = {
     "TOKEN_LIMIT_PER_USER": 20,
 }
 
-# Brute force (django-axes): 5 failures lock the account, and separately the address, for a
-# finite cool-off; the lockout answers 429.
+# Brute force (django-axes), three limits, none of which lets a stranger lock a clinician out
+# from everywhere with a handful of requests:
+# - a username from one address: 5 failures lock that pair;
+# - an address alone: 5 failures (whatever usernames) lock the address;
+# - a username alone: 50 failures within an hour, from any number of addresses, lock the
+#   account (api.views.auth, from axes' failure log), which still stops a spread-out attack.
+# Every lock lifts after its cool-off; the lockout answers 429.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+USERNAME_FAILURE_LIMIT = int(os.environ.get("USERNAME_FAILURE_LIMIT", "50"))
+USERNAME_FAILURE_WINDOW = timedelta(hours=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "api.authentication.lockout_response"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from django.db.models import F
 from django.utils import timezone
 from knox.models import get_token_model
@@ -149,16 +149,51 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(clinician):
 
 
 @pytest.mark.django_db
-def test_repeated_failures_lock_the_account_with_429(clinician):
+def test_five_failures_lock_the_username_at_that_address_with_429(clinician):
     for _ in range(5):
         login(clinician.username, "guess", address="10.0.0.1")
 
-    # Even the right password, from another address, is refused while locked.
-    response = login(clinician.username, address="10.9.9.9")
+    # Even the right password is refused from that address while locked.
+    response = login(clinician.username, address="10.0.0.1")
 
     assert response.status_code == 429
     assert response.json()["code"] == "locked_out"
     assert int(response["Retry-After"]) == 15 * 60
+
+
+@pytest.mark.django_db
+def test_five_failures_from_a_stranger_do_not_lock_the_clinician_out_elsewhere(clinician):
+    for _ in range(5):
+        login(clinician.username, "guess", address="203.0.113.7")
+
+    assert login(clinician.username, address="10.9.9.9").status_code == 200
+
+
+@pytest.mark.django_db
+def test_fifty_failures_in_an_hour_from_many_addresses_lock_the_username(clinician):
+    for n in range(50):
+        # One or two failures an address: under both per-address limits.
+        login(clinician.username, "guess", address=f"198.51.100.{n % 25}")
+
+    locked = login(clinician.username, address="10.9.9.10")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "locked_out"
+    # An unknown username is locked alike: the answer tells nothing of which exist.
+    for n in range(50):
+        login("nobody-by-this-name", "guess", address=f"192.0.2.{n % 25}")
+    assert login("nobody-by-this-name", "guess", address="10.9.9.11").json() == locked.json()
+
+    # The limit counts the last hour: older failures fall out of it.
+    AccessFailureLog.objects.update(attempt_time=F("attempt_time") - dt.timedelta(minutes=61))
+    assert login(clinician.username, address="10.9.9.10").status_code == 200
+
+
+@pytest.mark.django_db
+def test_forty_nine_failures_spread_out_do_not_lock_the_username(clinician):
+    for n in range(49):
+        login(clinician.username, "guess", address=f"198.51.100.{n % 25}")
+
+    assert login(clinician.username, address="10.9.9.12").status_code == 200
 
 
 @pytest.mark.django_db
