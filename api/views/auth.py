@@ -26,12 +26,34 @@ from api.serializers.people import MeSerializer
 
 
 class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per address, whoever they claim to be."""
+    """Login attempts per address, whoever they claim to be, in fixed windows counted with
+    the cache's ``add`` and ``incr``: atomic in Redis, so concurrent requests on several
+    workers cannot slip past the limit (DRF's sliding window reads its history and writes it
+    back in two steps, and lets concurrent requests through between them)."""
 
     scope = "login"
+    window_end = 0.0
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None or self.num_requests is None or self.duration is None:
+            return True
+        window = int(self.timer() // self.duration)
+        key = f"{self.get_cache_key(request, view)}:{window}"
+        self.window_end = float((window + 1) * self.duration)
+        if self.cache.add(key, 1, self.duration):
+            return True
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # the window's key expired between the two calls
+            self.cache.add(key, 1, self.duration)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return max(0.0, self.window_end - self.timer())
 
 
 class InvalidCredentials(exceptions.APIException):
