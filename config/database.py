@@ -81,3 +81,21 @@ def database_config(*, embedded: bool, conn_max_age: int = 60) -> dict[str, Any]
             return {}
         url = embedded_database_url()
     return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+
+
+def hold() -> None:
+    """Start (or join) the embedded server, print its URL, and keep it up until this process
+    is told to stop (SIGTERM) or its standard input closes — which happens however the
+    process that started it ends, even by SIGKILL. Then, if no other process of the project
+    still uses it, the server stops. ``scripts/serve`` runs this beside the web server and the
+    worker, which reach the server by the URL and never start one of their own."""
+    url = embedded_database_url()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the script, which stops us
+    print(url, flush=True)
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["hold"]:
+        sys.exit("usage: python -m config.database hold")
+    hold()
