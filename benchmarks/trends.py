@@ -124,6 +124,10 @@ def utility(args: argparse.Namespace) -> None:
 
     practice = _practice()
     chosen = releases.settings_of(practice)
+    if args.epsilon is not None:
+        chosen = releases.ReleaseSettings(
+            timezone=chosen.timezone, srs_cutoff=chosen.srs_cutoff, epsilon=args.epsilon
+        )
     keys = releases._keys(practice)
     last = releases.due_until(practice, releases.timezone.now())
     months = [releases.months_before(last, n) for n in reversed(range(args.months))]
@@ -273,6 +277,7 @@ def main() -> None:
     useful = commands.add_parser("utility", help="published vs exact figures")
     useful.add_argument("--months", type=int, default=12)
     useful.add_argument("--draws", type=int, default=3, help="independent releases a month")
+    useful.add_argument("--epsilon", type=float, default=None, help="instead of the practice's")
     answered = commands.add_parser("response", help="time of a trends answer")
     answered.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
