@@ -138,7 +138,8 @@ def _ids_in_body(data: Any, model: type[Model] | None, *, created: bool) -> list
         rows = data
     elif isinstance(data, Mapping):
         instance = getattr(getattr(data, "serializer", None), "instance", None)
-        # A replayed create answers with the stored body, which has no serializer.
+        # A replayed create renders the record created first; anything else of another
+        # model (or with no instance) is not this resource's row.
         if (instance is None and not created) or (
             instance is not None and not isinstance(instance, model)
         ):

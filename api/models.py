@@ -1,4 +1,4 @@
-"""The API's own bookkeeping: responses kept for ``Idempotency-Key`` replays."""
+"""The API's own bookkeeping: what an ``Idempotency-Key`` replay needs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from django.db import models
 
 
 class IdempotencyRecord(models.Model):
-    """The first successful answer to a create sent with an ``Idempotency-Key``, kept so that a
-    retry gets the same answer and creates nothing. Keys belong to one user and expire."""
+    """The first successful create sent with an ``Idempotency-Key``: which request it was and
+    which record it made, so that a retry creates nothing and gets that record as it is now.
+    Ids only, never the answer's body: no client name or note text outlives its record here.
+    Keys belong to one user and expire (``api.tasks``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
@@ -16,7 +18,21 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=500)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    # The created record: its model's label (``cases.NoteAddendum``) and id.
+    object_type = models.CharField(max_length=100)
+    object_id = models.BigIntegerField()
+    # Whose record it is part of (the client itself for a client), so that the retention purge,
+    # which deletes clients with raw SQL, takes the key with them: the foreign key is declared
+    # in migration 0002 with ON DELETE CASCADE, which Django 5.2 cannot express (its
+    # ``on_delete`` runs in Python only). None for records of no client (a membership).
+    client = models.ForeignKey(
+        "cases.Client",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 

@@ -96,8 +96,9 @@ class RoleAwareAutoSchema(AutoSchema):
                     str,
                     OpenApiParameter.HEADER,
                     description=(
-                        "Optional. A retry with the same key and body returns the first "
-                        "answer and creates nothing; keys last 24 hours, per user."
+                        "Optional. A retry with the same key and body creates nothing and "
+                        "answers with the record created first, as it is now (404 if the "
+                        "caller can no longer reach it); keys last 24 hours, per user."
                     ),
                 )
             )

@@ -38,19 +38,22 @@ class LoginRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None or self.num_requests is None or self.duration is None:
+        if self.rate is None:
             return True
-        window = int(self.timer() // self.duration)
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return True
+        window = int(self.timer() // duration)
         key = f"{self.get_cache_key(request, view)}:{window}"
-        self.window_end = float((window + 1) * self.duration)
-        if self.cache.add(key, 1, self.duration):
+        self.window_end = float((window + 1) * duration)
+        if self.cache.add(key, 1, duration):
             return True
         try:
             count = self.cache.incr(key)
         except ValueError:  # the window's key expired between the two calls
-            self.cache.add(key, 1, self.duration)
+            self.cache.add(key, 1, duration)
             count = 1
-        return count <= self.num_requests
+        return count <= limit
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.timer())

@@ -152,7 +152,7 @@ class ProgressNoteViewSet(
         responses={201: serializers.AddendumSerializer},
     )
     @action(detail=True, methods=["post"])
-    @idempotent
+    @idempotent(selector=selectors.addendum_list, serializer=serializers.AddendumSerializer)
     def addenda(self, request: Request, pk: Any = None) -> Response:
         note = self.get_object()
         body = serializers.AddendumSerializer(

@@ -106,7 +106,7 @@ SESSION = {
 
 
 @pytest.mark.django_db
-def test_a_replayed_create_returns_the_first_answer_and_creates_nothing(api, client):
+def test_a_replayed_create_answers_the_created_record_and_creates_nothing(api, client):
     body = {**SESSION, "client": client.pk}
 
     first = api.post("/api/v1/sessions/", body, HTTP_IDEMPOTENCY_KEY="k-1")
@@ -193,6 +193,8 @@ def test_action_creates_are_idempotent_too(api, session):
     first = api.post(url, body, HTTP_IDEMPOTENCY_KEY="add-1")
     again = api.post(url, body, HTTP_IDEMPOTENCY_KEY="add-1")
 
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
     assert first.json() == again.json()
     assert ProgressNote.objects.get(pk=note.pk).addenda.count() == 1
 
