@@ -279,7 +279,7 @@ def _check_can_recur(*, original: RuptureEpisode, client: Client, detected_on: d
     if original.status not in CLOSED_STATUSES:
         raise ValidationError(errors.RECURRENCE_NEEDS_CLOSED.format(status=original.status))
     if RuptureEpisode.objects.filter(recurrence_of=original).exists():
-        raise ValidationError(errors.RECURRENCE_EXISTS)
+        raise ValidationError(errors.RECURRENCE_EXISTS, code="unique")
     if detected_on < original.detected_on:
         raise ValidationError({"detected_on": errors.DATE_BEFORE_DETECTION})
 
@@ -515,7 +515,8 @@ SELECT e.practice_id, e.client_id, e.session_id, e.id AS episode_id,
        'unrepaired_episode:episode:' || e.id AS dedup_key
 FROM ruptures_ruptureepisode e
 JOIN cases_practice p ON p.id = e.practice_id
-WHERE e.status = 'open'
+JOIN cases_client c ON c.id = e.client_id AND c.archived_at IS NULL
+WHERE e.status = 'open' AND e.archived_at IS NULL
   AND %(today)s::date - e.detected_on > p.unrepaired_episode_days
   AND NOT EXISTS (SELECT 1 FROM ruptures_repairattempt r WHERE r.episode_id = e.id) {scope}
 """
@@ -527,6 +528,12 @@ SIGNAL_RULE_SQL: dict[str, tuple[str, str]] = {
     SignalRule.REPEATED_RUPTURE: (_REPEATED_RUPTURE, "e"),
     SignalRule.UNREPAIRED_EPISODE: (_UNREPAIRED_EPISODE, "e"),
 }
+
+# Rules whose evidence is the passing of time, not a record: derived daily for every practice
+# (``signals_derive_daily``, run by the worker), since no request would raise them.
+TIME_RULES: tuple[str, ...] = (SignalRule.UNREPAIRED_EPISODE,)
+# The practice's local hour at which its day's time-based signals are derived.
+DAILY_SIGNALS_HOUR = 5
 
 MEASURE_RULES: dict[type, tuple[str, ...]] = {
     SessionRatingScale: (SignalRule.SRS_ALERT,),
@@ -557,6 +564,19 @@ def signals_derive(
             sql = _INSERT.format(query=query.format(scope=_SCOPE.format(alias=alias)))
             cursor.execute(sql, {**params, "rule": rule})  # noqa: S608 (fixed SQL, bound values)
             raised += cursor.rowcount
+    return raised
+
+
+def signals_derive_daily(*, at: dt.datetime, every_hour: bool = False) -> int:
+    """The time-based signals of every practice whose local time at ``at`` is its early
+    morning (``DAILY_SIGNALS_HOUR``), for its local date; ``every_hour`` takes every practice
+    whatever its hour (``manage.py derive_signals``). Idempotent: a signal already raised is
+    never raised again. Returns how many were raised."""
+    raised = 0
+    for practice in Practice.objects.order_by("pk"):
+        local = at.astimezone(zoneinfo.ZoneInfo(practice.timezone))
+        if every_hour or local.hour == DAILY_SIGNALS_HOUR:
+            raised += signals_derive(practice=practice, rules=TIME_RULES, today=local.date())
     return raised
 
 

@@ -3,9 +3,11 @@ the same code runs from the worker, a management command and a test."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from procrastinate.contrib.django import app
 
-from ruptures import releases
+from ruptures import releases, services
 
 # Hourly: each practice's month falls due at local midnight plus its publication lag, in its
 # own time zone; an hour later at most, it is released.
@@ -17,3 +19,12 @@ RELEASE_CRON = "7 * * * *"
 def release_trends(timestamp: int | None = None) -> int:
     """Releases every due month of every practice; returns how many were made."""
     return len(releases.release_due())
+
+
+@app.periodic(cron="0 * * * *", periodic_id="derive-daily-signals")
+@app.task(name="ruptures.derive_daily_signals", queueing_lock="derive_daily_signals")
+def derive_daily_signals(timestamp: int) -> int:
+    """Hourly: the practices whose local time has just reached its early morning get their
+    time-based signals (the episode left unrepaired); returns how many were raised."""
+    at = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    return services.signals_derive_daily(at=at)
