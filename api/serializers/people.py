@@ -20,7 +20,8 @@ def _admin_practices(*, user: User) -> Any:
 class PracticeBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Practice
-        fields = ["id", "name", "slug"]
+        # The time zone: "today" and "this week" of the worklist, dates of a body without one.
+        fields = ["id", "name", "slug", "timezone"]
         read_only_fields = fields
 
 
