@@ -3,18 +3,31 @@
 Domain errors (Django's ``ValidationError`` and ``PermissionDenied`` from the services) are
 translated here and nowhere else. Database errors that bad input can still reach (a value out
 of a column's range, a race on a unique row) become 400 and 409 rather than 500.
+
+A duplicate (a second record where only one may be: a second progress note of a session, a
+measure already recorded, a membership held already) answers 400 with the code ``unique``,
+whether the serializer, the service or the database refused it: any validation error whose
+every item has the code ``unique``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404
+from psycopg.errors import UniqueViolation
 from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -35,6 +48,16 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class BadRequest(exceptions.APIException):
+    """A request Django refuses to read (``SuspiciousOperation``: more than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` query parameters, say). Translated here, in the view,
+    because with DEBUG Django would answer it with an HTML page."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = errors.BAD_REQUEST
+    default_code = "bad_request"
+
+
 def _translate(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         detail = as_serializer_error(exc)
@@ -49,11 +72,19 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.NotFound(errors.NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return BadRequest(errors.TOO_MANY_PARAMETERS)
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
     if isinstance(exc, DataError):
         return exceptions.ValidationError(
             {"non_field_errors": ["A value is out of range or malformed."]}
         )
     if isinstance(exc, IntegrityError):
+        if isinstance(exc.__cause__, UniqueViolation):  # a race the service's check lost
+            return exceptions.ValidationError(
+                {"non_field_errors": [ErrorDetail(errors.DUPLICATE, code="unique")]}
+            )
         return Conflict()
     return exc
 
@@ -96,11 +127,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None  # a real server error: Django's handler500 answers in the same format
     if isinstance(exc, exceptions.ValidationError):
+        items = flatten(exc.detail)
+        duplicate = bool(items) and all(item["code"] == "unique" for item in items)
         response.data = errors.error_body(
             status=response.status_code,
-            code="invalid",
-            detail=errors.VALIDATION_FAILED,
-            errors=flatten(exc.detail),
+            code="unique" if duplicate else "invalid",
+            detail=errors.DUPLICATE if duplicate else errors.VALIDATION_FAILED,
+            errors=items,
         )
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
@@ -108,5 +141,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=response.status_code,
             code=getattr(detail, "code", None) or exc.default_code,
             detail=str(detail),
+            # Field problems found before any serializer (api.parsers.SurrogateInBody).
+            errors=getattr(exc, "field_errors", None),
         )
     return response

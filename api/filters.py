@@ -7,6 +7,8 @@ from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
+from api import errors
+
 
 class StrictOrderingFilter(OrderingFilter):
     """DRF ignores unknown ordering terms; a frontend developer would rather hear about them."""
@@ -29,3 +31,33 @@ class StrictOrderingFilter(OrderingFilter):
                     }
                 )
         return super().get_ordering(request, queryset, view)
+
+
+def list_parameters(view: Any) -> set[str]:
+    """The query parameters a list view reads: its filterset's filters, the ordering
+    parameter, and the paginator's cursor and page size."""
+    names: set[str] = set()
+    filterset_class = getattr(view, "filterset_class", None)
+    if filterset_class is not None:
+        names |= set(filterset_class.base_filters)
+    for backend in getattr(view, "filter_backends", ()):
+        if issubclass(backend, OrderingFilter):
+            names.add(backend.ordering_param)
+    paginator = getattr(view, "paginator", None)
+    for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
+        name = getattr(paginator, attribute, None)
+        if name:
+            names.add(name)
+    return names
+
+
+def refuse_unknown_parameters(request: Request, allowed: set[str]) -> None:
+    """A misspelt filter must not quietly answer with every row: 400 naming it."""
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        message = (
+            errors.UNKNOWN_PARAMETER.format(allowed=", ".join(sorted(allowed)))
+            if allowed
+            else errors.NO_PARAMETERS
+        )
+        raise exceptions.ValidationError({name: [message] for name in unknown})

@@ -10,6 +10,7 @@ import django_filters as filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -48,14 +49,20 @@ class IdFilter(filters.NumberFilter):
 
 
 class AwareDateTimeFormField(filters.fields.IsoDateTimeField):
-    """As the API's datetimes: a filter time must carry its time zone."""
+    """As the API's datetimes: a filter time must carry its time zone. The check reads the
+    text as sent: Django's field makes a naive time aware (in the server's zone) as it parses."""
 
     def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # not a real date: the field below says so
+            if parsed is not None and timezone.is_naive(parsed):
+                raise forms.ValidationError(NAIVE_DATETIME, code="naive")
         result = super().to_python(value)
         if result is None:
             return None
-        if timezone.is_naive(result):
-            raise forms.ValidationError(NAIVE_DATETIME, code="naive")
         try:
             # In UTC: Python takes offsets PostgreSQL refuses (beyond ±15:59).
             return result.astimezone(dt.UTC)

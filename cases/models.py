@@ -14,7 +14,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -30,6 +30,11 @@ from cases.choices import (
     Respondent,
     Role,
     Setting,
+)
+from cases.validators import (
+    NOTE_TEXT_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    validate_plain_text,
 )
 
 # Trends: the privacy loss ε a monthly release may spend (ruptures.releases), and the days
@@ -197,10 +202,10 @@ class Client(models.Model):
     kind = models.CharField(max_length=12, choices=ClientKind.choices)
     code = models.CharField(max_length=16, editable=False)
     # Identifying fields.
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_plain_text])
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_plain_text])
     # Care.
     status = models.CharField(
         max_length=12, choices=ClientStatus.choices, default=ClientStatus.ACTIVE
@@ -449,8 +454,10 @@ class NoteAddendum(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=500)
-    text = models.TextField()
+    reason = models.CharField(max_length=REASON_MAX_LENGTH)
+    text = models.TextField(
+        max_length=NOTE_TEXT_MAX_LENGTH, validators=[MaxLengthValidator(NOTE_TEXT_MAX_LENGTH)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -482,7 +489,9 @@ class ProcessNote(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="process_notes"
     )
-    text = models.TextField()
+    text = models.TextField(
+        max_length=NOTE_TEXT_MAX_LENGTH, validators=[MaxLengthValidator(NOTE_TEXT_MAX_LENGTH)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by DELETE through the API: gone from every list and lookup, kept until purged.
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -589,6 +598,7 @@ class SessionRatingScale(SessionMeasure):
                 fields=["session"],
                 name="srs_one_per_session",
                 violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
             ),
             _item_range("srs", SRS_ITEMS, 0, 10),
         ]
@@ -622,6 +632,7 @@ class OutcomeRatingScale(SessionMeasure):
                 fields=["session"],
                 name="ors_one_per_session",
                 violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
             ),
             _item_range("ors", ORS_ITEMS, 0, 10),
         ]
@@ -650,6 +661,7 @@ class PostSessionQuestionnaire(SessionMeasure):
                 fields=["session", "respondent"],
                 name="psq_one_per_session_respondent",
                 violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
@@ -726,6 +738,7 @@ class WorkingAllianceInventory(SessionMeasure):
                 fields=["session", "respondent"],
                 name="wai_one_per_session_respondent",
                 violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"

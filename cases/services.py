@@ -30,6 +30,7 @@ from cases.models import (
     User,
 )
 from cases.signals import measure_recorded
+from cases.validators import NOTE_TEXT_MAX_LENGTH, TEXT_TOO_LONG
 
 # Crockford's base32 without the letters that read as digits: codes are read aloud and typed.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -309,6 +310,15 @@ def validate_sections(*, note_format: str, sections: Any) -> dict[str, str]:
         )
     if not all(isinstance(value, str) for value in sections.values()):
         raise ValidationError({"sections": errors.NOTE_SECTION_NOT_TEXT})
+    too_long = {
+        f"sections.{key}": ValidationError(
+            TEXT_TOO_LONG.format(max_length=NOTE_TEXT_MAX_LENGTH), code="max_length"
+        )
+        for key in expected
+        if len(sections[key]) > NOTE_TEXT_MAX_LENGTH
+    }
+    if too_long:
+        raise ValidationError(too_long)
     return {key: sections[key] for key in expected}
 
 
@@ -318,7 +328,7 @@ def note_create(
 ) -> ProgressNote:
     _require_care_team(client=session.client, clinician=author)
     if ProgressNote.objects.filter(session=session).exists():
-        raise ValidationError(errors.NOTE_EXISTS)
+        raise ValidationError({"session": ValidationError(errors.NOTE_EXISTS, code="unique")})
     note = ProgressNote(
         practice_id=session.practice_id,
         session=session,
@@ -468,7 +478,7 @@ def measure_record(
             measure.save()
     except IntegrityError as error:
         # A concurrent request recorded the same measure between the check and the insert.
-        raise ValidationError(errors.MEASURE_EXISTS) from error
+        raise ValidationError(errors.MEASURE_EXISTS, code="unique") from error
     measure.refresh_from_db()  # read back the scores the database computed
     measure_recorded.send(sender=measure_model, measure=measure)
     return measure

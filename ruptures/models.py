@@ -6,11 +6,12 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from cases.models import Client, Practice, TherapySession
+from cases.validators import OBSERVATION_MAX_LENGTH, REASON_MAX_LENGTH
 from ruptures.choices import (
     CLOSED_STATUSES,
     CONFRONTATION_MARKERS,
@@ -93,7 +94,11 @@ class RuptureEpisode(models.Model):
     )
     detected_on = models.DateField()
     source = models.CharField(max_length=20, choices=EpisodeSource.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(
+        blank=True,
+        max_length=OBSERVATION_MAX_LENGTH,
+        validators=[MaxLengthValidator(OBSERVATION_MAX_LENGTH)],
+    )
     status = models.CharField(
         max_length=20, choices=EpisodeStatus.choices, default=EpisodeStatus.OPEN
     )
@@ -221,7 +226,11 @@ class RepairAttempt(models.Model):
     resolution_rating = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    note = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True,
+        max_length=OBSERVATION_MAX_LENGTH,
+        validators=[MaxLengthValidator(OBSERVATION_MAX_LENGTH)],
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -282,7 +291,7 @@ class RuptureSignal(models.Model):
         blank=True,
         related_name="acknowledged_signals",
     )
-    dismissal_reason = models.CharField(max_length=500, blank=True)
+    dismissal_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +70,10 @@ class Worklist:
     """What needs the caller's attention across their care teams, each part with its rows in
     a fixed order (the frontend shows them as they come)."""
 
-    open_signals: list[dict[str, Any]]  # per client and rule
-    live_episodes: list[RuptureEpisode]
-    unsigned_notes: list[ProgressNote]
-    sessions_this_week: list[TherapySession]
+    open_signals: Sequence[dict[str, Any]]  # per client and rule
+    live_episodes: Sequence[RuptureEpisode]
+    unsigned_notes: Sequence[ProgressNote]
+    sessions_this_week: Sequence[TherapySession]
     today: dict[int, dt.date]  # practice -> its local date
 
     @property

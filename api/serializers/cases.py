@@ -24,6 +24,7 @@ from cases.models import (
     User,
     WorkingAllianceInventory,
 )
+from cases.validators import NOTE_TEXT_MAX_LENGTH
 
 
 def _clinician_practices(*, user: User) -> Any:
@@ -157,7 +158,7 @@ class AddendumSerializer(StrictModelSerializer):
 class ProgressNoteSerializer(StrictModelSerializer):
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
     sections = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, max_length=50_000),
+        child=serializers.CharField(allow_blank=True, max_length=NOTE_TEXT_MAX_LENGTH),
         help_text=(
             "The sections of the format, each text: soap: subjective, objective, assessment, "
             "plan; dap: data, assessment, plan; birp: behavior, intervention, response, plan; "

@@ -10,6 +10,7 @@ from api.serializers.base import StrictModelSerializer, StrictSerializer
 from api.serializers.fields import ScopedPrimaryKeyField
 from cases import selectors as case_selectors
 from cases.models import Client, TherapySession
+from cases.validators import REASON_MAX_LENGTH
 from ruptures import selectors, services
 from ruptures.choices import Factor, Marker
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
@@ -189,4 +190,4 @@ class SignalAcknowledgeSerializer(StrictSerializer):
 
 
 class SignalDismissSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)

@@ -79,7 +79,9 @@ class TimelineEntrySerializer(serializers.Serializer):
         help_text="When: a session's start (its measures too), an episode's detection day or a "
         "repair attempt's day (from midnight in the practice's time zone), a signal's raising."
     )
-    data = serializers.DictField(help_text="The entry's fields, by type (docs/api.md).")
+    data = serializers.DictField(  # type: ignore[assignment]  # the entry's, not Serializer.data
+        help_text="The entry's fields, by type (docs/api.md)."
+    )
 
 
 class TimelinePageSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
 from api.audit import AccessAuditMixin
+from api.filters import list_parameters, refuse_unknown_parameters
 from api.permissions import IsClinician, IsPracticeAdmin
 
 
@@ -44,6 +45,11 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
         if self.prefetch:
             queryset = queryset.prefetch_related(*self.prefetch)
         return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action == "list":
+            refuse_unknown_parameters(self.request, list_parameters(self))
+        return super().filter_queryset(queryset)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "request": self.request}

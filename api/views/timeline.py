@@ -100,7 +100,11 @@ class ClientTimelineView(AccessAuditMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`."),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="1–200, default 50."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                description=f"1–{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}.",
+            ),
         ],
         responses=TimelinePageSerializer,
     )

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.audit import AccessAuditMixin
+from api.filters import refuse_unknown_parameters
 from api.permissions import IsSupervisor, caller
 from api.serializers.trends import (
     SuperviseeSerializer,
@@ -128,6 +129,7 @@ class SuperviseesView(APIView):
 
     @extend_schema(parameters=[PRACTICE_PARAMETER], responses=SuperviseeSerializer(many=True))
     def get(self, request: Request) -> Response:
+        refuse_unknown_parameters(request, {"practice"})
         practice_id = request.query_params.get("practice")
         if practice_id is not None and not practice_id.isdigit():
             raise exceptions.ValidationError({"practice": ["A valid integer is required."]})

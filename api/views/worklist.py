@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpResponseBase
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,8 @@ from api.permissions import IsClinician, caller
 from api.serializers.worklist import WorklistSerializer, worklist_body
 from cases.models import Client
 from ruptures.selectors import worklist
+
+UNKNOWN_PARAMETER = "The worklist takes no query parameters."
 
 
 class WorklistView(AccessAuditMixin, APIView):
@@ -33,6 +36,10 @@ class WorklistView(AccessAuditMixin, APIView):
 
     @extend_schema(responses=WorklistSerializer)
     def get(self, request: Request) -> Response:
+        if request.query_params:
+            raise exceptions.ValidationError(
+                {name: [UNKNOWN_PARAMETER] for name in sorted(request.query_params)}
+            )
         now = timezone.now()
         work = worklist(user=caller(request), now=now)
         self._clients = sorted(work.client_ids)

@@ -168,3 +168,10 @@ def test_me_shows_each_practices_time_zone(api_as, clinician, practice):
 
     zones = {m["practice"]["id"]: m["practice"]["timezone"] for m in body["memberships"]}
     assert zones[practice.pk] == practice.timezone
+
+
+def test_a_worklist_with_query_parameters_answers_400(api_as, clinician):
+    response = api_as(clinician).get(URL, {"client": 1})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "client"
