@@ -89,12 +89,17 @@ def anonymous() -> APIClient:
 def records(practice, clinician, client, session) -> SimpleNamespace:
     """Alice's records: a session with a signed note; blank attended sessions for creates; an
     open signal; an open and a closed episode."""
-    signed_session = TherapySessionFactory(client=client, clinician=clinician)
+    # Fixed times, older than ``session`` (last week) and in this order, whatever the factory's
+    # sequence has reached in the run.
+    weeks_ago = timezone.now() - dt.timedelta(days=60)
+    signed_session = TherapySessionFactory(client=client, clinician=clinician, starts_at=weeks_ago)
     return SimpleNamespace(
         practice=practice,
         client=client,
         session=session,
-        blank=TherapySessionFactory(client=client, clinician=clinician),
+        blank=TherapySessionFactory(
+            client=client, clinician=clinician, starts_at=weeks_ago + dt.timedelta(hours=1)
+        ),
         signed=ProgressNoteFactory(
             session=signed_session, author=clinician, format=NoteFormat.FREE, signed=True
         ),
@@ -607,7 +612,7 @@ def test_known_list_parameters_are_still_accepted(api, records):
     assert response.status_code == 200, response.content
     assert [row["id"] for row in response.json()["results"]] == [
         records.session.pk,  # last week
-        records.blank.pk,  # the factory's sessions are two months old, in creation order
+        records.blank.pk,  # two months old, after the signed one
     ]
     assert response.json()["next"] is not None
 
