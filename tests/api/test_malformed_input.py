@@ -48,7 +48,7 @@ from tests.factories import (
     TherapySessionFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 ERROR_KEYS = {"status", "code", "detail", "errors"}
 ERROR_ITEM_KEYS = {"field", "code", "message"}

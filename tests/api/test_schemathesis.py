@@ -113,6 +113,9 @@ def _role_for(path: str) -> str:
     return "clinician"
 
 
+# Fuzzing every operation takes minutes: in every run, but `-m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 # Operations known to fail a check, with the reason; empty when the code is right.
 KNOWN_OWNER_FAILURES: dict[str, str] = {}
 KNOWN_ANONYMOUS_FAILURES: dict[str, str] = {}
