@@ -200,10 +200,11 @@ class RuptureSignalFilter(filters.FilterSet):
     rule = filters.MultipleChoiceFilter(choices=SignalRule.choices)
     raised_after = AwareDateTimeFilter(field_name="raised_at", lookup_expr="gte")
     raised_before = AwareDateTimeFilter(field_name="raised_at", lookup_expr="lt")
+    linked_episode = IdFilter(field_name="linked_episode_id", help_text="Acknowledged to it.")
 
     class Meta:
         model = RuptureSignal
-        fields = ["client", "status", "rule", "raised_after", "raised_before"]
+        fields = ["client", "status", "rule", "raised_after", "raised_before", "linked_episode"]
 
 
 class MembershipFilter(filters.FilterSet):

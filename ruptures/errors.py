@@ -14,5 +14,7 @@ STRATEGIES_WRONG_KIND = (
 )
 SIGNAL_HANDLED = "This signal has already been {status}."
 SIGNAL_EPISODE_OTHER_CLIENT = "A signal can be linked only to an episode of the same client."
+SIGNALS_REPEATED = "Each signal once."
+SIGNAL_HANDLED_OF = "Signal {id} has already been {status}."
 DISMISSAL_NEEDS_REASON = "Say why the signal is dismissed."
 RECURRENCE_OTHER_CLIENT = "A recurrence continues an episode of the same client."

@@ -406,6 +406,35 @@ def signal_acknowledge(
 
 
 @transaction.atomic
+def signals_acknowledge(
+    *, signals: list[RuptureSignal], user: User, episode: RuptureEpisode
+) -> list[RuptureSignal]:
+    """Several open signals of one client linked to one episode of that client, all or none."""
+    ids = [signal.pk for signal in signals]
+    if len(set(ids)) != len(ids):
+        raise ValidationError({"signals": errors.SIGNALS_REPEATED})
+    for client in {signal.client for signal in signals}:
+        _require_care_team(client=client, user=user)
+    # In id order: two bulk acknowledgements of overlapping signals never deadlock.
+    locked = list(RuptureSignal.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    for signal in locked:
+        if signal.client_id != episode.client_id:
+            raise ValidationError({"episode": errors.SIGNAL_EPISODE_OTHER_CLIENT})
+        if signal.status != SignalStatus.OPEN:
+            raise ValidationError(
+                {"signals": errors.SIGNAL_HANDLED_OF.format(id=signal.pk, status=signal.status)}
+            )
+    now = timezone.now()
+    for signal in locked:
+        signal.status = SignalStatus.ACKNOWLEDGED
+        signal.linked_episode = episode
+        signal.handled_by = user
+        signal.handled_at = now
+        signal.save()
+    return locked
+
+
+@transaction.atomic
 def signal_dismiss(*, signal: RuptureSignal, user: User, reason: str) -> RuptureSignal:
     _require_care_team(client=signal.client, user=user)
     locked = _lock_open_signal(signal)

@@ -189,5 +189,15 @@ class SignalAcknowledgeSerializer(StrictSerializer):
     episode = ScopedPrimaryKeyField(model=RuptureEpisode, selector=selectors.episode_list)
 
 
+class SignalsAcknowledgeSerializer(StrictSerializer):
+    signals = serializers.ListField(
+        child=ScopedPrimaryKeyField(model=RuptureSignal, selector=selectors.signal_list),
+        min_length=1,
+        max_length=100,
+        help_text="Open signals of the episode's client.",
+    )
+    episode = ScopedPrimaryKeyField(model=RuptureEpisode, selector=selectors.episode_list)
+
+
 class SignalDismissSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)

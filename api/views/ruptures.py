@@ -143,6 +143,23 @@ class RuptureSignalViewSet(
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
+        request=serializers.SignalsAcknowledgeSerializer,
+        responses=serializers.RuptureSignalSerializer(many=True),
+    )
+    # Not a page of a list: the signals just acknowledged, all of them.
+    @action(detail=False, methods=["post"], url_path="acknowledge", pagination_class=None)
+    def acknowledge_many(self, request: Request) -> Response:
+        """Several open signals of one client linked to one episode in one call: all of
+        them, or none (400 naming why)."""
+        body = serializers.SignalsAcknowledgeSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        done = services.signals_acknowledge(user=caller(request), **body.validated_data)
+        fresh = self.get_queryset().filter(pk__in=[s.pk for s in done]).order_by("pk")
+        return Response(self.get_serializer(fresh, many=True).data)
+
+    @extend_schema(
         request=serializers.SignalDismissSerializer,
         responses=serializers.RuptureSignalSerializer,
     )

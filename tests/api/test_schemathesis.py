@@ -514,6 +514,10 @@ REALISTIC: dict[str, Callable[[SimpleNamespace], tuple[dict[str, int], Any]]] = 
         {"id": r.signals[0].pk},
         {"episode": r.open_episode.pk},
     ),
+    "POST /api/v1/signals/acknowledge/": lambda r: (
+        {},
+        {"signals": [signal.pk for signal in r.signals], "episode": r.open_episode.pk},
+    ),
     "POST /api/v1/signals/{id}/dismiss/": lambda r: (
         {"id": r.signals[1].pk},
         {"reason": "Rated low on purpose, she said."},
