@@ -26,6 +26,7 @@ from cases.models import (
     ProgressNote,
     SupervisionAssignment,
     TherapySession,
+    User,
 )
 from ruptures.choices import (
     EpisodeSource,
@@ -216,6 +217,14 @@ class MembershipFilter(filters.FilterSet):
     class Meta:
         model = Membership
         fields = ["practice", "user", "role", "is_active"]
+
+
+class UserFilter(filters.FilterSet):
+    is_active = filters.BooleanFilter(help_text="false: the deactivated accounts.")
+
+    class Meta:
+        model = User
+        fields = ["is_active"]
 
 
 class SupervisionAssignmentFilter(filters.FilterSet):

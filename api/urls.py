@@ -38,6 +38,7 @@ router.register(
     basename="supervision-assignment",
 )
 router.register("practices", people.PracticeViewSet, basename="practice")
+router.register("users", people.UserViewSet, basename="user")
 router.register("access-events", audit.AccessEventViewSet, basename="access-event")
 
 
@@ -52,6 +53,7 @@ v1: list[URLPattern | URLResolver] = [
     route("auth/login", auth.LoginView.as_view(), name="login"),
     route("auth/logout", auth.LogoutView.as_view(), name="logout"),
     route("auth/logout-all", auth.LogoutAllView.as_view(), name="logout-all"),
+    route("auth/set-password", auth.SetPasswordView.as_view(), name="set-password"),
     route("me", people.MeView.as_view(), name="me"),
     route(r"trends/(?P<figure>[-a-zA-Z0-9_]+)", trends.TrendView.as_view(), name="trends"),
     route("supervisees", trends.SuperviseesView.as_view(), name="supervisees"),

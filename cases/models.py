@@ -41,6 +41,9 @@ from cases.validators import (
 # after a month closes before it is released (7 at least: signals need a week to be handled).
 TRENDS_EPSILON_RANGE = (Decimal("0.1"), Decimal("4"))
 PUBLICATION_LAG_RANGE = (7, 90)
+# Signals: the SRS drop from the client's previous SRS that raises an alert. PCOMS/FIT read a
+# drop of a point or more as meaningful; smaller ones are the scale's noise.
+SRS_MIN_DROP_RANGE = (Decimal("0.1"), Decimal("40"))
 
 
 class User(AbstractUser):
@@ -86,6 +89,15 @@ class Practice(models.Model):
         default=Decimal("36.0"),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(40))],
     )
+    srs_min_drop = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal("1.0"),
+        validators=[
+            MinValueValidator(SRS_MIN_DROP_RANGE[0]),
+            MaxValueValidator(SRS_MIN_DROP_RANGE[1]),
+        ],
+    )
     ors_reliable_change = models.DecimalField(
         max_digits=3,
         decimal_places=1,
@@ -125,6 +137,12 @@ class Practice(models.Model):
             models.CheckConstraint(
                 condition=Q(srs_cutoff__gte=0, srs_cutoff__lte=40),
                 name="practice_srs_cutoff_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    srs_min_drop__gte=SRS_MIN_DROP_RANGE[0], srs_min_drop__lte=SRS_MIN_DROP_RANGE[1]
+                ),
+                name="practice_srs_min_drop_range",
             ),
             models.CheckConstraint(
                 condition=Q(ors_reliable_change__gt=0, ors_reliable_change__lte=40),
@@ -278,6 +296,13 @@ class CareTeamMember(models.Model):
         return f"{self.clinician} on the care team of {self.client}"
 
 
+# What a signed progress note documents about its session: once the note is signed these stay
+# as they were, and the session is not archived. Corrections are addenda to the note.
+SIGNED_SESSION_COLUMNS = ("starts_at", "duration_minutes", "attendance", "modality", "client_id")
+_OLD_SESSION = ", ".join(f"OLD.{column}" for column in SIGNED_SESSION_COLUMNS)
+_NEW_SESSION = ", ".join(f"NEW.{column}" for column in SIGNED_SESSION_COLUMNS)
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class TherapySession(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
@@ -327,6 +352,26 @@ class TherapySession(models.Model):
                 fields=["practice", "starts_at"],
                 name="session_practice_attended",
                 condition=Q(attendance=Attendance.ATTENDED),
+            ),
+        ]
+        triggers = [
+            # The service refuses first with a clear message; this holds the rule for raw SQL
+            # and bulk updates. A WHEN clause cannot look at the note, so the body does.
+            pgtrigger.Trigger(
+                name="signed_session_locked",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    f"ROW({_OLD_SESSION}) IS DISTINCT FROM ROW({_NEW_SESSION}) "
+                    "OR (OLD.archived_at IS NULL AND NEW.archived_at IS NOT NULL)"
+                ),
+                func=(
+                    "IF EXISTS (SELECT 1 FROM cases_progressnote n "  # noqa: S608 (schema values)
+                    f"WHERE n.session_id = OLD.id AND n.status = '{NoteStatus.SIGNED}') THEN "
+                    "RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table: the "
+                    "session''s progress note is signed', TG_TABLE_NAME; "
+                    "END IF; RETURN NEW;"
+                ),
             ),
         ]
 
@@ -413,6 +458,11 @@ class ProgressNote(models.Model):
                     | Q(status=NoteStatus.SIGNED, signed_at__isnull=False, signed_by__isnull=False)
                 ),
                 name="note_signature_matches_status",
+            ),
+            # Only the author signs (the service refuses anyone else first).
+            models.CheckConstraint(
+                condition=Q(signed_by__isnull=True) | Q(signed_by=F("author")),
+                name="note_signed_by_author",
             ),
             models.CheckConstraint(
                 condition=_sections_have_keys(), name="note_sections_match_format"

@@ -7,9 +7,9 @@ author's alone. Nothing here returns rows of a practice the caller is not an act
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from cases.choices import Role
+from cases.choices import NoteStatus, Role
 from cases.models import (
     AccessEvent,
     Client,
@@ -63,6 +63,22 @@ def administered_people(*, user: User) -> QuerySet[User]:
     ).distinct()
 
 
+def user_list(*, user: User) -> QuerySet[User]:
+    """The people of the practices the caller administers (any membership there, revoked or
+    not, of any account, active or not), each with ``administered_memberships``: their
+    memberships in those practices only. Their roles elsewhere are not this admin's
+    business."""
+    practices = practices_where(user=user, role=Role.PRACTICE_ADMIN)
+    memberships = Membership.objects.filter(practice__in=practices)
+    return User.objects.filter(pk__in=memberships.values("user_id")).prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=memberships.order_by("practice_id", "role"),
+            to_attr="administered_memberships",
+        )
+    )
+
+
 def client_list(*, user: User) -> QuerySet[Client]:
     """Archived records (``archived_at`` set by DELETE) are out of every list and lookup
     here and below, and so is whatever hangs off an archived client, session or episode."""
@@ -82,10 +98,15 @@ def session_list(*, user: User, client: Client | None = None) -> QuerySet[Therap
     return sessions
 
 
-def progress_note_list(*, user: User) -> QuerySet[ProgressNote]:
-    return ProgressNote.objects.filter(
-        session__in=session_list(user=user), archived_at__isnull=True
-    )
+def progress_note_list(
+    *, user: User, include_archived_signed: bool = False
+) -> QuerySet[ProgressNote]:
+    """``include_archived_signed``: a signed note stays part of the record when archived; it
+    leaves lists, but the care team still reads it by its id (the API's GET ``{id}/``)."""
+    live = Q(archived_at__isnull=True)
+    if include_archived_signed:
+        live |= Q(status=NoteStatus.SIGNED)
+    return ProgressNote.objects.filter(live, session__in=session_list(user=user))
 
 
 def addendum_list(*, user: User, note: ProgressNote | None = None) -> QuerySet[NoteAddendum]:

@@ -6,12 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from cases import errors
 from cases.choices import NOTE_SECTIONS, Attendance, ClientStatus, NoteStatus, Role
@@ -29,6 +36,7 @@ from cases.models import (
     TherapySession,
     User,
 )
+from cases.selectors import has_role, practices_where
 from cases.signals import measure_recorded
 from cases.validators import NOTE_TEXT_MAX_LENGTH, TEXT_TOO_LONG
 
@@ -51,9 +59,17 @@ def _require_member(*, practice: Practice, user: User, role: str) -> None:
 
 # --- Practice and people ----------------------------------------------------------------------
 
+CLINICAL_ROLES = (Role.CLINICIAN, Role.SUPERVISOR)
+
 
 @transaction.atomic
-def membership_grant(*, practice: Practice, user: User, role: str) -> Membership:
+def membership_grant(
+    *, practice: Practice, user: User, role: str, granted_by: User | None = None
+) -> Membership:
+    """``granted_by``: the practice admin granting it, who may not grant themselves a clinical
+    role (the access that comes with it is for another admin to give)."""
+    if granted_by is not None and granted_by.pk == user.pk and role in CLINICAL_ROLES:
+        raise PermissionDenied(errors.GRANT_SELF_CLINICAL)
     membership, _ = Membership.objects.get_or_create(practice=practice, user=user, role=role)
     if not membership.is_active:
         membership.is_active = True
@@ -89,6 +105,7 @@ PRACTICE_SETTINGS_FIELDS = (
     "trends_publication_lag_days",
     "retention_years",
     "srs_cutoff",
+    "srs_min_drop",
     "ors_reliable_change",
     "repeat_rupture_count",
     "repeat_rupture_window_days",
@@ -107,6 +124,134 @@ def practice_update_settings(*, practice: Practice, **changes: Any) -> Practice:
         setattr(practice, field, value)
     _save(practice, validate_unique=False)
     return practice
+
+
+# --- Accounts: onboarding within the practice ----------------------------------------------------
+
+MAX_USER_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class PasswordSetToken:
+    """What a new person needs to choose their password (``password_set``): their id encoded
+    as Django's own password reset does, and a token that dies when the password is set."""
+
+    uid: str
+    token: str
+    expires_at: dt.datetime
+
+
+def _require_admin_of(*, practice: Practice, user: User) -> None:
+    if not has_role(user=user, role=Role.PRACTICE_ADMIN, practice=practice):
+        raise PermissionDenied(errors.NOT_PRACTICE_ADMIN)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    practice: Practice,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    roles: Sequence[str],
+    created_by: User,
+) -> User:
+    """A person of ``practice`` with ``roles`` there and no usable password: they choose one
+    with the token of ``password_set_token``."""
+    _require_admin_of(practice=practice, user=created_by)
+    if not roles:
+        raise ValidationError({"roles": errors.ROLES_NEEDED})
+    if len(set(roles)) != len(roles):
+        raise ValidationError({"roles": errors.ROLE_TWICE})
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user.set_unusable_password()
+    _save(user)
+    for role in roles:
+        membership_grant(practice=practice, user=user, role=role, granted_by=created_by)
+    return user
+
+
+def password_set_token(*, user: User) -> PasswordSetToken | None:
+    """A set-password token for a person who has not chosen a password yet; None once they
+    have (a token then would let whoever holds it take over the account) or while the
+    account is deactivated. Writes nothing: every token of a user dies when the password is
+    set, and on its own after ``PASSWORD_RESET_TIMEOUT``."""
+    if user.has_usable_password() or not user.is_active:
+        return None
+    return PasswordSetToken(
+        uid=urlsafe_base64_encode(force_bytes(user.pk)),
+        token=default_token_generator.make_token(user),
+        expires_at=timezone.now() + dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+    )
+
+
+def _user_of_uid(uid: str) -> User | None:
+    """The user ``uid`` names, locked, so that of two requests with one token only the first
+    sets the password; None for anything else."""
+    try:
+        decoded = urlsafe_base64_decode(uid).decode()
+    except (TypeError, ValueError):
+        return None
+    if not (decoded.isascii() and decoded.isdigit()) or not 0 < int(decoded) <= MAX_USER_ID:
+        return None
+    return User.objects.select_for_update().filter(pk=int(decoded)).first()
+
+
+@transaction.atomic
+def password_set(*, uid: str, token: str, password: str) -> User:
+    """Set the password of the user ``uid`` names with their token. A used, expired, forged or
+    mismatched token, or a deactivated account, all get the one error on ``token``; the
+    password is checked (against the user too) only after the token passed."""
+    user = _user_of_uid(uid)
+    if user is None or not user.is_active or not default_token_generator.check_token(user, token):
+        raise ValidationError({"token": errors.ONBOARDING_LINK_INVALID})
+    try:
+        validate_password(password, user=user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.error_list}) from error
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def _require_account_in_reach(*, user: User, by: User) -> None:
+    """Switching an account off or on reaches every practice it works in: only an admin of
+    all of them (where it holds an active role) may."""
+    administered = practices_where(user=by, role=Role.PRACTICE_ADMIN)
+    if not Membership.objects.filter(user=user, practice__in=administered).exists():
+        raise PermissionDenied(errors.NOT_PRACTICE_ADMIN)
+    elsewhere = Membership.objects.filter(user=user, is_active=True).exclude(
+        practice__in=administered
+    )
+    if elsewhere.exists():
+        raise PermissionDenied(errors.USER_IN_OTHER_PRACTICE)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User) -> User:
+    """Switch the account off: it cannot log in, and its tokens are revoked as it is saved
+    (``api.receivers``)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.pk == by.pk:
+        raise ValidationError(errors.DEACTIVATE_SELF)
+    _require_account_in_reach(user=user, by=by)
+    if not user.is_active:
+        raise ValidationError(errors.USER_ALREADY_INACTIVE)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, by: User) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _require_account_in_reach(user=user, by=by)
+    if user.is_active:
+        raise ValidationError(errors.USER_ALREADY_ACTIVE)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    return user
 
 
 # --- Clients -----------------------------------------------------------------------------------
@@ -177,10 +322,17 @@ CLIENT_EDITABLE_FIELDS = (
 
 
 @transaction.atomic
-def client_update(*, client: Client, **changes: Any) -> Client:
+def client_update(*, client: Client, user: User, **changes: Any) -> Client:
     unknown = set(changes) - set(CLIENT_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    new_primary = changes.get("primary_clinician")
+    if (
+        new_primary is not None
+        and new_primary.pk != client.primary_clinician_id
+        and user.pk != client.primary_clinician_id
+    ):
+        raise PermissionDenied(errors.PRIMARY_CHANGE_PRIMARY_ONLY)
     for field, value in changes.items():
         setattr(client, field, value)
     if "primary_clinician" in changes:
@@ -226,9 +378,13 @@ def care_team_add(*, client: Client, clinician: User) -> CareTeamMember:
 
 
 @transaction.atomic
-def care_team_remove(*, client: Client, clinician: User) -> None:
+def care_team_remove(*, client: Client, clinician: User, user: User) -> None:
+    """``user`` removes ``clinician``: themselves (leaving the team), or, as the client's
+    primary clinician, anyone else but the primary."""
     if client.primary_clinician_id == clinician.pk:
         raise ValidationError(errors.PRIMARY_NOT_REMOVABLE)
+    if user.pk not in (clinician.pk, client.primary_clinician_id):
+        raise PermissionDenied(errors.CARE_TEAM_REMOVE_PRIMARY_ONLY)
     CareTeamMember.objects.filter(client=client, clinician=clinician).delete()
 
 
@@ -272,6 +428,13 @@ def session_create(
 
 
 SESSION_EDITABLE_FIELDS = ("starts_at", "duration_minutes", "modality", "setting", "attendance")
+# What a signed note documents: fixed once it is signed (the trigger on SIGNED_SESSION_COLUMNS
+# holds the same for every writer).
+SESSION_SIGNED_FIELDS = ("starts_at", "duration_minutes", "attendance", "modality", "client")
+
+
+def has_signed_note(session: TherapySession) -> bool:
+    return ProgressNote.objects.filter(session=session, status=NoteStatus.SIGNED).exists()
 
 
 @transaction.atomic
@@ -281,6 +444,13 @@ def session_update(*, session: TherapySession, **changes: Any) -> TherapySession
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
     if "starts_at" in changes and timezone.is_naive(changes["starts_at"]):
         raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    locked_changes = [
+        field
+        for field in SESSION_SIGNED_FIELDS
+        if field in changes and changes[field] != getattr(session, field)
+    ]
+    if locked_changes and has_signed_note(session):
+        raise ValidationError({field: errors.SESSION_SIGNED_LOCKED for field in locked_changes})
     if (
         changes.get("attendance", Attendance.ATTENDED) != Attendance.ATTENDED
         and session.attendance == Attendance.ATTENDED
@@ -348,12 +518,15 @@ def _lock_note(note: ProgressNote) -> ProgressNote:
 def note_update(
     *,
     note: ProgressNote,
+    editor: User,
     format: str | None = None,
     sections: dict[str, str] | None = None,
 ) -> ProgressNote:
     locked = _lock_note(note)
     if locked.status == NoteStatus.SIGNED:
         raise ValidationError(errors.NOTE_SIGNED_IMMUTABLE)
+    if locked.author_id != editor.pk:
+        raise PermissionDenied(errors.NOTE_EDITOR_NOT_AUTHOR)
     new_format = format or locked.format
     new_sections = locked.sections if sections is None else sections
     locked.format = new_format
@@ -364,6 +537,13 @@ def note_update(
 
 @transaction.atomic
 def note_sign(*, note: ProgressNote, signer: User) -> ProgressNote:
+    # The session first: an edit of its start or attendance and this signature wait for each
+    # other, so the edit never lands unseen beside a note being signed.
+    list(
+        TherapySession.objects.select_for_update(no_key=True)
+        .filter(pk=note.session_id)
+        .values_list("pk")
+    )
     locked = _lock_note(note)
     if locked.status == NoteStatus.SIGNED:
         raise ValidationError(errors.NOTE_ALREADY_SIGNED)
@@ -505,6 +685,8 @@ def record_archive(*, record: Model, user: User) -> Model:
             client = holder.session.client
         _require_care_team(client=client, clinician=user)
     locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
+    if isinstance(locked, TherapySession) and has_signed_note(locked):
+        raise ValidationError(errors.SESSION_SIGNED_NOT_ARCHIVABLE)
     if locked.archived_at is None:  # type: ignore[attr-defined]
         locked.archived_at = timezone.now()  # type: ignore[attr-defined]
         locked.save(update_fields=["archived_at"])

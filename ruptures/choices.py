@@ -97,6 +97,12 @@ RELATIONAL_MARKERS = (
     Marker.EMOTIONAL_WALLS,
     Marker.FUNCTIONAL_COEXISTENCE,
 )
+RRS_MARKERS = WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS
+# Each marker belongs to one scheme; an episode stores the scheme beside each of its markers.
+MARKER_SCHEME_OF: dict[str, str] = {
+    **{marker: MarkerScheme.RRS_2015 for marker in RRS_MARKERS},
+    **{marker: MarkerScheme.RELATIONAL_SIGNS for marker in RELATIONAL_MARKERS},
+}
 
 
 class Moment(models.TextChoices):
@@ -202,6 +208,10 @@ class RepairOutcome(models.TextChoices):
     PARTLY_RESOLVED = "partly_resolved", "Partly resolved"
     NOT_RESOLVED = "not_resolved", "Not resolved"
     WORSENED = "worsened", "Worsened"
+
+
+# An episode is resolved only after an attempt with one of these outcomes.
+RESOLVING_OUTCOMES = (RepairOutcome.RESOLVED, RepairOutcome.PARTLY_RESOLVED)
 
 
 class SignalRule(models.TextChoices):

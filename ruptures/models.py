@@ -16,7 +16,10 @@ from ruptures.choices import (
     CLOSED_STATUSES,
     CONFRONTATION_MARKERS,
     EPISODE_TRANSITIONS,
+    MARKER_SCHEME_OF,
     RELATIONAL_MARKERS,
+    RESOLVING_OUTCOMES,
+    RRS_MARKERS,
     WITHDRAWAL_MARKERS,
     Direction,
     EpisodeSource,
@@ -41,28 +44,55 @@ def _transition_pairs() -> str:
     )
 
 
+_RESOLVING = ", ".join(f"'{outcome}'" for outcome in RESOLVING_OUTCOMES)
+
+
 def markers_condition() -> Q:
-    """Markers belong to the scheme, and 3RS markers agree with the kind of rupture."""
+    """Relational signs fit every rupture; 3RS markers fit only the alliance, and only those
+    of its kind (withdrawal, confrontation, either for mixed)."""
+    relational = list(RELATIONAL_MARKERS)
+    alliance = Q(relationship=Relationship.THERAPIST)
     return (
-        Q(
-            marker_scheme=MarkerScheme.RRS_2015,
-            kind=RuptureKind.WITHDRAWAL,
-            markers__contained_by=list(WITHDRAWAL_MARKERS),
+        (
+            alliance
+            & Q(
+                kind=RuptureKind.WITHDRAWAL,
+                markers__contained_by=list(WITHDRAWAL_MARKERS) + relational,
+            )
         )
-        | Q(
-            marker_scheme=MarkerScheme.RRS_2015,
-            kind=RuptureKind.CONFRONTATION,
-            markers__contained_by=list(CONFRONTATION_MARKERS),
+        | (
+            alliance
+            & Q(
+                kind=RuptureKind.CONFRONTATION,
+                markers__contained_by=list(CONFRONTATION_MARKERS) + relational,
+            )
         )
-        | Q(
-            marker_scheme=MarkerScheme.RRS_2015,
-            kind=RuptureKind.MIXED,
-            markers__contained_by=list(WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS),
+        | (
+            alliance
+            & Q(kind=RuptureKind.MIXED, markers__contained_by=list(RRS_MARKERS) + relational)
         )
-        | Q(
-            marker_scheme=MarkerScheme.RELATIONAL_SIGNS,
-            markers__contained_by=list(RELATIONAL_MARKERS),
+        | Q(markers__contained_by=relational)
+    )
+
+
+def _marker_schemes_sql() -> str:
+    """The body of the trigger that writes each marker's scheme beside it, in the markers'
+    order, whoever writes the row (an unknown marker gets none, and the markers check refuses
+    the row)."""
+    branches = " ".join(
+        "WHEN m IN ({markers}) THEN '{scheme}'".format(
+            markers=", ".join(
+                f"'{marker}'" for marker, of in MARKER_SCHEME_OF.items() if of == scheme
+            ),
+            scheme=scheme,
         )
+        for scheme in MarkerScheme.values
+    )
+    return (
+        "NEW.marker_schemes := ARRAY(SELECT CASE "  # noqa: S608 (the schema's own values)
+        f"{branches} END "
+        "FROM unnest(NEW.markers) WITH ORDINALITY AS u(m, i) ORDER BY i); "
+        "RETURN NEW;"
     )
 
 
@@ -79,11 +109,21 @@ class RuptureEpisode(models.Model):
     )
     relationship = models.CharField(max_length=16, choices=Relationship.choices)
     direction = models.CharField(max_length=16, choices=Direction.choices)
-    kind = models.CharField(max_length=16, choices=RuptureKind.choices)
-    # Set from the relationship: 3RS inside therapy, relational signs outside it.
-    marker_scheme = models.CharField(max_length=20, choices=MarkerScheme.choices, editable=False)
+    # The 3RS kind: required for the alliance, optional for a rupture outside therapy.
+    # No kind is NULL, not "": the database's checks and the trends' COALESCE read it as absent.
+    kind = models.CharField(  # noqa: DJ001
+        max_length=16, choices=RuptureKind.choices, null=True, blank=True
+    )
     markers = ArrayField(
         models.CharField(max_length=40, choices=Marker.choices), default=list, blank=True
+    )
+    # The scheme of each marker, in the markers' order: written by the server (a trigger for
+    # every writer), never by a caller.
+    marker_schemes = ArrayField(
+        models.CharField(max_length=20, choices=MarkerScheme.choices),
+        default=list,
+        blank=True,
+        editable=False,
     )
     moment = models.CharField(max_length=32, choices=Moment.choices)
     factors = ArrayField(
@@ -147,16 +187,17 @@ class RuptureEpisode(models.Model):
                 condition=Q(intensity__gte=1, intensity__lte=5), name="episode_intensity_range"
             ),
             models.CheckConstraint(
-                condition=(
-                    Q(relationship=Relationship.THERAPIST, marker_scheme=MarkerScheme.RRS_2015)
-                    | (
-                        ~Q(relationship=Relationship.THERAPIST)
-                        & Q(marker_scheme=MarkerScheme.RELATIONAL_SIGNS)
-                    )
-                ),
-                name="episode_scheme_matches_relationship",
+                condition=Q(kind__isnull=False) | ~Q(relationship=Relationship.THERAPIST),
+                name="episode_kind_for_alliance",
             ),
             models.CheckConstraint(condition=markers_condition(), name="episode_markers_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    marker_schemes__len=F("markers__len"),
+                    marker_schemes__contained_by=MarkerScheme.values,
+                ),
+                name="episode_schemes_match_markers",
+            ),
             models.CheckConstraint(
                 condition=Q(factors__contained_by=Factor.values), name="episode_factors_valid"
             ),
@@ -193,6 +234,33 @@ class RuptureEpisode(models.Model):
                 condition=pgtrigger.Condition(
                     "OLD.status IS DISTINCT FROM NEW.status "
                     f"AND (OLD.status, NEW.status) NOT IN ({_transition_pairs()})"
+                ),
+            ),
+            # Each marker's scheme, derived from the marker for every writer.
+            pgtrigger.Trigger(
+                name="episode_marker_schemes",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=_marker_schemes_sql(),
+            ),
+            # Resolution is reached through repair: an attempt that resolved or partly
+            # resolved the rupture, not archived. (Named to fire after the transitions
+            # trigger, which answers first for a move that is not allowed at all.)
+            pgtrigger.Trigger(
+                name="episode_status_via_repair",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.status IS DISTINCT FROM NEW.status "
+                    f"AND NEW.status = '{EpisodeStatus.RESOLVED}'"
+                ),
+                func=(
+                    "IF NOT EXISTS (SELECT 1 FROM ruptures_repairattempt r "  # noqa: S608
+                    "WHERE r.episode_id = NEW.id AND r.archived_at IS NULL "
+                    f"AND r.outcome IN ({_RESOLVING})) "
+                    "THEN RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table: an "
+                    "episode is resolved only after a repair attempt that resolved or partly "
+                    "resolved it', TG_TABLE_NAME; END IF; RETURN NEW;"
                 ),
             ),
         ]
@@ -253,6 +321,12 @@ class RepairAttempt(models.Model):
             models.CheckConstraint(
                 condition=Q(resolution_rating__gte=1, resolution_rating__lte=5),
                 name="repair_rating_range",
+            ),
+            # "You can't fix an empathic rupture alone": an attempt both people started is
+            # one both engaged in.
+            models.CheckConstraint(
+                condition=~Q(initiator=Initiator.BOTH) | Q(both_engaged=True),
+                name="repair_both_initiated_both_engaged",
             ),
         ]
         indexes = [

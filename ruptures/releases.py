@@ -58,6 +58,8 @@ dp.enable_features("contrib")
 DELTA = 1e-6  # the δ of the (ε, δ) guarantee: far below one over any practice's clients
 MAX_BACKFILL_MONTHS = 36
 OUTSIDE_SESSION = "outside_session"
+# The kind key of an episode with no 3RS kind (allowed outside therapy).
+NO_KIND = "none"
 
 OVER_BUDGET = "This release would spend more than the month's privacy budget."
 
@@ -215,7 +217,7 @@ def _keys(practice: Practice) -> dict[str, list[str]]:
         "modality": [*Modality.values, OUTSIDE_SESSION],
         "session_modality": list(Modality.values),
         "relationship": list(Relationship.values),
-        "kind": list(RuptureKind.values),
+        "kind": [*RuptureKind.values, NO_KIND],
         "moment": list(Moment.values),
         "marker": list(Marker.values),
         "factor": list(Factor.values),
@@ -259,7 +261,8 @@ _FRAME_SQL: dict[str, str] = {
         SELECT e.id, e.client_id,
                COALESCE(s.clinician_id, c.primary_clinician_id)::text AS clinician,
                COALESCE(s.modality, 'outside_session') AS modality,
-               e.relationship, e.kind, e.moment, e.markers, e.factors,
+               e.relationship, COALESCE(e.kind, 'none') AS kind, -- 'none': NO_KIND
+               e.moment, e.markers, e.factors,
                CASE WHEN e.status IN ('open', 'repairing') THEN 'open' ELSE e.status END
                    AS outcome,
                CASE WHEN e.status = 'resolved' THEN

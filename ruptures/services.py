@@ -30,11 +30,15 @@ from ruptures.choices import (
     CLOSED_STATUSES,
     CONFRONTATION_MARKERS,
     EPISODE_TRANSITIONS,
+    MARKER_SCHEME_OF,
     RELATIONAL_MARKERS,
     RELATIONAL_MOVES,
+    RESOLVING_OUTCOMES,
+    RRS_MARKERS,
     RRS_STRATEGIES,
     WITHDRAWAL_MARKERS,
     EpisodeStatus,
+    Initiator,
     MarkerScheme,
     Relationship,
     RuptureKind,
@@ -73,42 +77,44 @@ def _check_not_future(*, field: str, value: dt.date, practice: Practice) -> None
         raise ValidationError({field: errors.DATE_IN_FUTURE})
 
 
-def scheme_for(relationship: str) -> str:
-    if relationship == Relationship.THERAPIST:
-        return MarkerScheme.RRS_2015
-    return MarkerScheme.RELATIONAL_SIGNS
-
-
-def allowed_markers(*, scheme: str, kind: str) -> tuple[str, ...]:
-    if scheme == MarkerScheme.RELATIONAL_SIGNS:
+def allowed_markers(*, relationship: str, kind: str | None) -> tuple[str, ...]:
+    """Relational signs fit every rupture; 3RS markers fit only the alliance, those of its
+    kind (the database's ``markers_condition``)."""
+    if relationship != Relationship.THERAPIST:
         return RELATIONAL_MARKERS
     if kind == RuptureKind.WITHDRAWAL:
-        return WITHDRAWAL_MARKERS
+        return WITHDRAWAL_MARKERS + RELATIONAL_MARKERS
     if kind == RuptureKind.CONFRONTATION:
-        return CONFRONTATION_MARKERS
-    return WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS
+        return CONFRONTATION_MARKERS + RELATIONAL_MARKERS
+    return RRS_MARKERS + RELATIONAL_MARKERS
 
 
-def _check_markers(episode: RuptureEpisode) -> None:
-    allowed = allowed_markers(scheme=episode.marker_scheme, kind=episode.kind)
-    wrong = [marker for marker in episode.markers if marker not in allowed]
-    if wrong:
-        raise ValidationError(
-            {
-                "markers": errors.MARKERS_WRONG_SCHEME.format(
-                    scheme=MarkerScheme(episode.marker_scheme).label,
-                    kind=episode.kind,
-                    markers=", ".join(wrong),
-                )
-            }
+def _check_kind_and_markers(episode: RuptureEpisode) -> None:
+    alliance = episode.relationship == Relationship.THERAPIST
+    if alliance and not episode.kind:
+        raise ValidationError({"kind": errors.KIND_NEEDED_FOR_ALLIANCE})
+    allowed = allowed_markers(relationship=episode.relationship, kind=episode.kind)
+    # Unknown markers are left to the field's own validation.
+    wrong = ", ".join(m for m in episode.markers if m in MARKER_SCHEME_OF and m not in allowed)
+    if wrong and alliance:
+        message = errors.MARKERS_WRONG_SCHEME.format(
+            scheme=MarkerScheme.RRS_2015.label, kind=episode.kind, markers=wrong
         )
+        raise ValidationError({"markers": message})
+    if wrong:
+        message = errors.MARKERS_ALLIANCE_ONLY.format(
+            relationship=episode.relationship, markers=wrong
+        )
+        raise ValidationError({"markers": message})
 
 
 def _validate_and_save(episode: RuptureEpisode) -> None:
-    episode.marker_scheme = scheme_for(episode.relationship)
+    episode.kind = episode.kind or None
     episode.markers = sorted(set(episode.markers))
+    # The trigger writes the same for every writer; set here so the instance says it too.
+    episode.marker_schemes = [MARKER_SCHEME_OF[m] for m in episode.markers if m in MARKER_SCHEME_OF]
     episode.factors = sorted(set(episode.factors))
-    _check_markers(episode)
+    _check_kind_and_markers(episode)
     episode.full_clean(validate_unique=False)
     episode.save()
 
@@ -123,7 +129,7 @@ def episode_open(
     created_by: User,
     relationship: str,
     direction: str,
-    kind: str,
+    kind: str | None = None,
     moment: str,
     intensity: int,
     detected_on: dt.date | None = None,
@@ -229,7 +235,9 @@ def episode_transition(
         )
     if (
         to_status == EpisodeStatus.RESOLVED
-        and not RepairAttempt.objects.filter(episode=locked).exists()
+        and not RepairAttempt.objects.filter(
+            episode=locked, archived_at__isnull=True, outcome__in=RESOLVING_OUTCOMES
+        ).exists()
     ):
         raise ValidationError(errors.RESOLVE_NEEDS_REPAIR)
     if to_status in CLOSED_STATUSES:
@@ -342,6 +350,8 @@ def repair_attempt_record(
     _require_care_team(client=locked.client, user=recorded_by)
     _require_live(locked)
     _check_session(session=session, client=locked.client)
+    if initiator == Initiator.BOTH and not both_engaged:
+        raise ValidationError({"both_engaged": errors.BOTH_INITIATED_NEEDS_BOTH_ENGAGED})
     attempted_on = attempted_on or practice_today(locked.practice)
     if attempted_on < locked.detected_on:
         raise ValidationError({"attempted_on": errors.DATE_BEFORE_DETECTION})
@@ -471,14 +481,16 @@ FROM ({query}) AS evidence
 ON CONFLICT (practice_id, dedup_key) DO NOTHING
 """
 
-# SRS below the cutoff, or lower than the client's previous SRS (by session time).
+# SRS below the cutoff, or lower than the client's previous SRS (by session time) by at least
+# the practice's minimum drop (default 1 point; smaller moves are the scale's noise).
 _SRS_ALERT = """
 SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id,
        jsonb_build_object('srs_total', total, 'previous_srs_total', previous_total,
-                          'cutoff', cutoff) AS detail,
+                          'cutoff', cutoff, 'min_drop', min_drop) AS detail,
        'srs_alert:session:' || session_id AS dedup_key
 FROM (
     SELECT m.practice_id, m.client_id, m.session_id, m.total, p.srs_cutoff AS cutoff,
+           p.srs_min_drop AS min_drop,
            lag(m.total) OVER (PARTITION BY m.client_id ORDER BY s.starts_at, s.id)
                AS previous_total
     FROM cases_sessionratingscale m
@@ -486,7 +498,7 @@ FROM (
     JOIN cases_practice p ON p.id = m.practice_id
     WHERE TRUE {scope}
 ) AS series
-WHERE total < cutoff OR total < previous_total
+WHERE total < cutoff OR previous_total - total >= min_drop
 """
 
 # A PSQ rupture reported with tension of 3 or more and resolution of 3 or less.

@@ -453,7 +453,6 @@ class Group:
 
 
 _CHOICES: dict[str, Any] = {
-    "kind": RuptureKind,
     "relationship": Relationship,
     "moment": Moment,
     "marker": Marker,
@@ -477,6 +476,11 @@ def _groups(figure: Figure, dimension: str | None, *, clinicians: Iterable[User]
         return [Group(k, v) for k, v in OUTCOME_LABELS.items()]
     if dimension == "both_engaged":
         return [Group("yes", "Both people engaged"), Group("no", "Not both")]
+    if dimension == "kind":
+        return [
+            *(Group(v, str(label)) for v, label in RuptureKind.choices),
+            Group(releases.NO_KIND, "No 3RS kind (outside therapy)"),
+        ]
     return [Group(v, str(label)) for v, label in _CHOICES[dimension].choices]
 
 

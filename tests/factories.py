@@ -49,7 +49,6 @@ from ruptures.choices import (
     EpisodeSource,
     EpisodeStatus,
     Initiator,
-    MarkerScheme,
     Moment,
     Relationship,
     RepairOutcome,
@@ -269,14 +268,8 @@ class RuptureEpisodeFactory(DjangoModelFactory):
     relationship = Relationship.THERAPIST
     direction = Direction.CLIENT
     kind = RuptureKind.WITHDRAWAL
-    marker_scheme = factory.LazyAttribute(
-        lambda o: (
-            MarkerScheme.RRS_2015
-            if o.relationship == Relationship.THERAPIST
-            else MarkerScheme.RELATIONAL_SIGNS
-        )
-    )
     markers = factory.LazyFunction(list)
+    # marker_schemes: written by the database's trigger from the markers.
     moment = Moment.VULNERABILITY_DISMISSED
     factors = factory.LazyFunction(list)
     intensity = 3

@@ -53,3 +53,14 @@ def test_readme_walkthrough_runs_as_written(live_server, practice):
     assert lines[3] == "['denial', 'minimal_response']"
     assert lines[4] == "['acknowledge_own_contribution', 'invite_discussion']"
     assert lines[5].startswith("2026-11-16T10:00:00")
+    assert int(lines[6]) >= 0  # live episodes on the worklist
+    assert lines[7] in {
+        "session",
+        "srs",
+        "ors",
+        "psq",
+        "wai_sr",
+        "episode",
+        "repair_attempt",
+        "signal",
+    }

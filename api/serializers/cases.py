@@ -90,7 +90,7 @@ class ClientSerializer(StrictModelSerializer):
         )
 
     def update(self, instance: Client, validated_data: dict[str, Any]) -> Client:
-        return services.client_update(client=instance, **validated_data)
+        return services.client_update(client=instance, user=self.user, **validated_data)
 
 
 class ClientDischargeSerializer(StrictSerializer):
@@ -196,7 +196,7 @@ class ProgressNoteSerializer(StrictModelSerializer):
         return services.note_create(author=self.user, **validated_data)
 
     def update(self, instance: ProgressNote, validated_data: dict[str, Any]) -> ProgressNote:
-        return services.note_update(note=instance, **validated_data)
+        return services.note_update(note=instance, editor=self.user, **validated_data)
 
 
 class ProcessNoteSerializer(StrictModelSerializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import StrictModelSerializer
@@ -49,6 +50,9 @@ class MeSerializer(serializers.ModelSerializer):
 
 class MembershipSerializer(StrictModelSerializer):
     practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    # People of the caller's practices (those created through /users/ among them); anyone
+    # else reads as an id that does not exist.
+    user = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
     username = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:
@@ -59,16 +63,84 @@ class MembershipSerializer(StrictModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> Membership:
         validated_data.pop("is_active", None)
-        return services.membership_grant(**validated_data)
+        return services.membership_grant(**validated_data, granted_by=self.context["request"].user)
 
     def update(self, instance: Membership, validated_data: dict[str, Any]) -> Membership:
         if validated_data.get("is_active") is False:
             return services.membership_revoke(membership=instance)
         if validated_data.get("is_active") is True:
             return services.membership_grant(
-                practice=instance.practice, user=instance.user, role=instance.role
+                practice=instance.practice,
+                user=instance.user,
+                role=instance.role,
+                granted_by=self.context["request"].user,
             )
         return instance
+
+
+class UserMembershipSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Membership
+        fields = ["id", "practice", "role", "is_active"]
+        read_only_fields = fields
+
+
+class PasswordSetTokenSerializer(serializers.Serializer):
+    uid = serializers.CharField()
+    token = serializers.CharField(help_text="One use; dies when the password is set.")
+    expires_at = serializers.DateTimeField()
+
+
+class UserSerializer(StrictModelSerializer):
+    """A person of the caller's practices, with their memberships there (and nowhere else)."""
+
+    has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
+    memberships = UserMembershipSerializer(
+        source="administered_memberships", many=True, read_only=True
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_active",
+            "has_password",
+            "memberships",
+        ]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(UserSerializer):
+    """A new person of ``practice`` with ``roles`` there; the answer carries the token with
+    which they choose their password (``POST /auth/set-password/``)."""
+
+    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices, write_only=True)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices),
+        min_length=1,
+        max_length=len(Role.choices),
+        write_only=True,
+    )
+    set_password = serializers.SerializerMethodField(
+        help_text="For the new person, once; null once they have a password."
+    )
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "practice", "roles", "set_password"]
+        read_only_fields = ["is_active"]
+        extra_kwargs = {
+            name: {"required": True, "allow_blank": False}
+            for name in ("first_name", "last_name", "email")
+        }
+
+    @extend_schema_field(PasswordSetTokenSerializer(allow_null=True))
+    def get_set_password(self, user: User) -> dict[str, Any] | None:
+        token = services.password_set_token(user=user)
+        return None if token is None else dict(PasswordSetTokenSerializer(token).data)
 
 
 class SupervisionAssignmentSerializer(StrictModelSerializer):
@@ -97,6 +169,7 @@ class PracticeSettingsSerializer(StrictModelSerializer):
             "trends_publication_lag_days",
             "retention_years",
             "srs_cutoff",
+            "srs_min_drop",
             "ors_reliable_change",
             "repeat_rupture_count",
             "repeat_rupture_window_days",

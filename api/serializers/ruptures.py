@@ -16,8 +16,9 @@ from ruptures.choices import Factor, Marker
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 MARKERS_HELP = (
-    "3RS markers (scheme 3rs_2015) for ruptures with the therapist, matching the kind; "
-    "relational signs (scheme relational_signs) for every other relationship."
+    "Relational signs (scheme relational_signs) for any rupture; 3RS markers (scheme "
+    "3rs_2015) for ruptures with the therapist only, matching the kind. The scheme of each "
+    "marker is in marker_schemes, in the same order."
 )
 
 
@@ -53,8 +54,8 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
             "relationship",
             "direction",
             "kind",
-            "marker_scheme",
             "markers",
+            "marker_schemes",
             "moment",
             "factors",
             "intensity",
@@ -70,7 +71,7 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = [
-            "marker_scheme",
+            "marker_schemes",
             "status",
             "closed_on",
             "recurrence_of",
@@ -81,6 +82,13 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
         create_only_fields = ["client", "relationship"]
         extra_kwargs = {
             "intensity": {"min_value": 1, "max_value": 5},
+            "kind": {
+                "allow_blank": False,
+                "help_text": (
+                    "The 3RS kind: required for a rupture with the therapist; optional (null) "
+                    "for one outside therapy."
+                ),
+            },
             "detected_on": {
                 "required": False,
                 "help_text": "Today in the practice's time zone when omitted; never in the future.",
@@ -114,9 +122,9 @@ class EpisodeRecurrenceSerializer(RuptureEpisodeSerializer):
         extra_kwargs = {
             **RuptureEpisodeSerializer.Meta.extra_kwargs,
             **{
-                name: {"required": False}
-                for name in ("direction", "kind", "moment", "intensity", "source")
+                name: {"required": False} for name in ("direction", "moment", "intensity", "source")
             },
+            "kind": {"required": False, "allow_blank": False},
         }
 
 

@@ -110,7 +110,7 @@ class LiveEpisodeSerializer(_ClientFields):
     id = serializers.IntegerField()
     status = serializers.CharField()
     relationship = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.CharField(allow_null=True, help_text="Null outside therapy when not given.")
     detected_on = serializers.DateField()
     days_since_detection = serializers.IntegerField(help_text="In the practice's time zone.")
     last_repair_attempt = LastAttemptSerializer(allow_null=True)

@@ -21,8 +21,9 @@ from rest_framework.views import APIView
 
 from api import errors
 from api.authentication import lockout_response
-from api.serializers.auth import LoginResponseSerializer, LoginSerializer
+from api.serializers.auth import LoginResponseSerializer, LoginSerializer, SetPasswordSerializer
 from api.serializers.people import MeSerializer
+from cases import services
 
 
 class LoginRateThrottle(SimpleRateThrottle):
@@ -130,4 +131,23 @@ class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         get_token_model().objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SetPasswordView(APIView):
+    """Choose the password of a new account with the one-time token its practice admin was
+    given (``POST /users/``). A used, expired, forged or mismatched token gets one answer (400
+    on ``token``); a password Django's validators refuse, 400 on ``password``. Counts towards
+    the address's login throttle."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+    allowed_roles = "anyone with a set-password token"
+
+    @extend_schema(request=SetPasswordSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        body = SetPasswordSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.password_set(**body.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)

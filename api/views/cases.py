@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -99,7 +99,7 @@ class ClientViewSet(
         clinician = get_object_or_404(
             User, pk=int(clinician_id), care_team_memberships__client=client
         )
-        services.care_team_remove(client=client, clinician=clinician)
+        services.care_team_remove(client=client, clinician=clinician, user=caller(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -140,6 +140,14 @@ class ProgressNoteViewSet(
     ordering_fields = ["id", "created_at", "signed_at"]
     ordering = ["-id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        if self.action != "retrieve" or getattr(self, "swagger_fake_view", False):
+            return super().get_queryset()
+        # A signed note stays part of the record when archived: out of lists, still read by id.
+        return selectors.progress_note_list(
+            user=caller(self.request), include_archived_signed=True
+        ).prefetch_related(*self.prefetch)
 
     @extend_schema(request=None, responses=serializers.ProgressNoteSerializer)
     @action(detail=True, methods=["post"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,10 +14,12 @@ from rest_framework.views import APIView
 
 from api import filtersets
 from api.concurrency import CreateMixin, RetrieveMixin, UpdateMixin
+from api.permissions import caller
 from api.serializers import people as serializers
 from api.views.base import PracticeAdminViewSet
+from cases import selectors, services
 from cases.choices import Role
-from cases.models import Membership, Practice, SupervisionAssignment
+from cases.models import Membership, Practice, SupervisionAssignment, User
 from cases.selectors import practices_where
 
 
@@ -92,3 +97,39 @@ class PracticeViewSet(
     ordering_fields = ["id", "name"]
     ordering = ["id"]
     http_method_names = ["get", "patch", "head", "options"]
+
+
+class UserViewSet(mixins.ListModelMixin, CreateMixin, RetrieveMixin, PracticeAdminViewSet):
+    """The people of the caller's practices. Creating one answers with a one-time token with
+    which they choose their password (``POST /auth/set-password/``, within 72 hours)."""
+
+    queryset = User.objects.none()
+    selector = selectors.user_list
+    serializer_class = serializers.UserSerializer
+    filterset_class = filtersets.UserFilter
+    ordering_fields = ["id", "username"]
+    ordering = ["-id"]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_serializer_class(self) -> type[serializers.UserSerializer]:
+        if self.action == "create":
+            return serializers.UserCreateSerializer
+        return serializers.UserSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        user = services.user_create(created_by=caller(self.request), **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=user.pk)
+
+    @extend_schema(request=None, responses=serializers.UserSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, pk: Any = None) -> Response:
+        """Switch the account off and revoke its tokens at once."""
+        services.user_deactivate(user=self.get_object(), by=caller(request))
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=serializers.UserSerializer)
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, pk: Any = None) -> Response:
+        """Switch the account on again; the person logs in with their password."""
+        services.user_reactivate(user=self.get_object(), by=caller(request))
+        return Response(self.get_serializer(self.get_object()).data)

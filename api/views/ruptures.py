@@ -143,11 +143,18 @@ class RuptureSignalViewSet(
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
+        operation_id="signals_acknowledge_many",
         request=serializers.SignalsAcknowledgeSerializer,
         responses=serializers.RuptureSignalSerializer(many=True),
     )
     # Not a page of a list: the signals just acknowledged, all of them.
-    @action(detail=False, methods=["post"], url_path="acknowledge", pagination_class=None)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="acknowledge",
+        pagination_class=None,
+        filter_backends=[],
+    )
     def acknowledge_many(self, request: Request) -> Response:
         """Several open signals of one client linked to one episode in one call: all of
         them, or none (400 naming why)."""

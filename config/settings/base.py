@@ -111,6 +111,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Set-password tokens of new accounts (api: POST /users/, POST /auth/set-password/) last 72 hours.
+PASSWORD_RESET_TIMEOUT = 72 * 60 * 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -248,6 +250,7 @@ SPECTACULAR_SETTINGS = {
         "InitiatorEnum": "ruptures.choices.Initiator",
         "RespondentEnum": "cases.choices.Respondent",
         "RelationshipEnum": "ruptures.choices.Relationship",
+        "RoleEnum": "cases.choices.Role",
     },
 }
 

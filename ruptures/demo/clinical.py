@@ -38,6 +38,7 @@ from cases.choices import (
 from cases.services import CODE_ALPHABET
 from ruptures.choices import (
     CONFRONTATION_MARKERS,
+    MARKER_SCHEME_OF,
     RELATIONAL_MARKERS,
     RELATIONAL_MOVES,
     RRS_STRATEGIES,
@@ -47,7 +48,6 @@ from ruptures.choices import (
     EpisodeStatus,
     Factor,
     Initiator,
-    MarkerScheme,
     Moment,
     Relationship,
     RepairOutcome,
@@ -763,7 +763,6 @@ class ClinicalCourse:
         if therapist:
             relationship = Relationship.THERAPIST
             kind = THERAPIST_KIND.pick(rng)
-            scheme = MarkerScheme.RRS_2015
             count = MARKER_COUNT.pick(rng)
             if kind == RuptureKind.WITHDRAWAL:
                 markers = WITHDRAWAL.pick_distinct(rng, count)
@@ -784,7 +783,6 @@ class ClinicalCourse:
         else:
             relationship = OUTSIDE_RELATIONSHIP[self.kind].pick(rng)
             kind = OUTSIDE_KIND.pick(rng)
-            scheme = MarkerScheme.RELATIONAL_SIGNS
             markers = RELATIONAL.pick_distinct(rng, MARKER_COUNT.pick(rng))
             moment = OUTSIDE_MOMENT.pick(rng)
             direction = OUTSIDE_DIRECTION.pick(rng)
@@ -833,7 +831,7 @@ class ClinicalCourse:
                 relationship,
                 direction,
                 kind,
-                scheme,
+                [MARKER_SCHEME_OF[marker] for marker in markers],
                 markers,
                 moment,
                 factors,
@@ -968,6 +966,7 @@ class ClinicalCourse:
             strategies = RELATIONAL_STRATEGIES.pick_distinct(rng, STRATEGY_COUNT.pick(rng))
         # "You can't fix an empathic rupture alone": resolution mostly needs both engaged.
         both = rng.random() < (0.9 if outcome == RepairOutcome.RESOLVED else 0.35)
+        both = both or initiator == Initiator.BOTH  # started together, engaged together
         recorder = later.clinician.id if later is not None else self.primary.id
         if later is not None:
             created = later.ends_at + between(rng, 10, 90) * MINUTE

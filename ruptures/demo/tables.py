@@ -106,7 +106,7 @@ class Tables:
                 "relationship",
                 "direction",
                 "kind",
-                "marker_scheme",
+                "marker_schemes",
                 "markers",
                 "moment",
                 "factors",

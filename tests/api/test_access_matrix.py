@@ -292,6 +292,31 @@ CASES = [
     ("GET", "/api/v1/practices/", None, ADMIN_ONLY),
     ("GET", "/api/v1/practices/{practice}/", None, ADMIN_ONLY),
     ("PATCH", "/api/v1/practices/{practice}/", lambda w: {"srs_cutoff": 35}, ADMIN_ONLY),
+    # --- people of the practice: practice admins only; setting a password: anyone with a token
+    ("GET", "/api/v1/users/", None, ADMIN_ONLY),
+    (
+        "POST",
+        "/api/v1/users/",
+        lambda w: {
+            "username": "newcomer",
+            "first_name": "Nia",
+            "last_name": "Okafor",
+            "email": "nia@example.org",
+            "practice": w["own"]["client"].practice_id,
+            "roles": ["clinician"],
+        },
+        {**ADMIN_ONLY, "admin": 201},
+    ),
+    ("GET", "/api/v1/users/{clinician}/", None, ADMIN_ONLY),
+    ("POST", "/api/v1/users/{clinician}/deactivate/", None, ADMIN_ONLY),
+    ("POST", "/api/v1/users/{clinician}/reactivate/", None, {**ADMIN_ONLY, "admin": 400}),
+    ("DELETE", "/api/v1/users/{clinician}/", None, {**ADMIN_ONLY, "admin": 405}),
+    (
+        "POST",
+        "/api/v1/auth/set-password/",
+        lambda w: {"uid": "MQ", "token": "forged-token", "password": "a long passphrase"},
+        {persona: 400 for persona in PERSONAS},
+    ),
     # --- the access log: practice admins only
     ("GET", "/api/v1/access-events/", None, ADMIN_ONLY),
     ("GET", "/api/v1/access-events/?client={client}", None, ADMIN_ONLY),
@@ -400,6 +425,7 @@ def test_admin_of_another_practice_gets_404_for_northside_rows(
 
     assert api.get(f"/api/v1/memberships/{membership.pk}/").status_code == 404
     assert api.get(f"/api/v1/practices/{practice.pk}/").status_code == 404
+    assert api.get(f"/api/v1/users/{clinician.pk}/").status_code == 404
     listed = {row["id"] for row in api.get("/api/v1/memberships/").json()["results"]}
     assert membership.pk not in listed
 

@@ -122,7 +122,7 @@ def test_a_replay_after_leaving_the_care_team_answers_404(api_as, api, teammate,
     body = {**SESSION, "client": client.pk}
     first = bob.post("/api/v1/sessions/", body, HTTP_IDEMPOTENCY_KEY="s-1")
     assert first.status_code == 201, first.content
-    services.care_team_remove(client=client, clinician=teammate)
+    services.care_team_remove(client=client, clinician=teammate, user=teammate)
 
     again = bob.post("/api/v1/sessions/", body, HTTP_IDEMPOTENCY_KEY="s-1")
 
@@ -143,7 +143,7 @@ def test_a_replayed_addendum_after_leaving_the_care_team_answers_404(
     url = f"/api/v1/progress-notes/{note.pk}/addenda/"
     body = {"reason": "Covering session", "text": "Client asked about fees."}
     assert bob.post(url, body, HTTP_IDEMPOTENCY_KEY="add-2").status_code == 201
-    services.care_team_remove(client=client, clinician=teammate)
+    services.care_team_remove(client=client, clinician=teammate, user=teammate)
 
     again = bob.post(url, body, HTTP_IDEMPOTENCY_KEY="add-2")
 

@@ -577,8 +577,13 @@ def test_unknown_item_of_a_choice_list_is_refused_naming_its_position(
 @pytest.mark.parametrize(
     ("endpoint", "changes", "field"),
     [
-        # A relational sign is not a 3RS marker of a rupture with the therapist.
-        ("episode", {"markers": ["fine_against_tone"]}, "markers"),
+        # A relational sign may mark a rupture with the therapist; a withdrawal marker beside
+        # it still does not fit a confrontation.
+        (
+            "episode",
+            {"kind": "confrontation", "markers": ["fine_against_tone", "denial"]},
+            "markers",
+        ),
         # A confrontation marker does not fit a withdrawal.
         ("episode", {"markers": ["defends_self"]}, "markers"),
         # A 3RS marker does not fit a rupture with a partner.
@@ -745,7 +750,7 @@ UNKNOWN_OR_READ_ONLY_ON_CREATE = [
     ("wai", "task", 20),
     ("wai", "bond", 20),
     ("wai", "goal", 20),
-    ("episode", "marker_scheme", "relational_signs"),
+    ("episode", "marker_schemes", ["relational_signs"]),
     ("episode", "status", "resolved"),
     ("episode", "closed_on", "2026-01-01"),
     ("episode", "recurrence_of", 1),
@@ -785,7 +790,7 @@ UNKNOWN_OR_READ_ONLY_ON_EDIT = [
     ("episode", {"client": 1}, "client"),
     ("episode", {"relationship": "partner"}, "relationship"),
     ("episode", {"status": "resolved"}, "status"),
-    ("episode", {"marker_scheme": "relational_signs"}, "marker_scheme"),
+    ("episode", {"marker_schemes": ["relational_signs"]}, "marker_schemes"),
     ("episode", {"created_by": 2}, "created_by"),
     ("episode", {"severity": 5}, "severity"),
 ]

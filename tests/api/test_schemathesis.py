@@ -12,7 +12,8 @@ answer 405, a missing token answers 401.
   (positive) and schema-violating ones (negative) made up by Hypothesis, derandomized, a few
   per operation. Path ids and linked ids are drawn from those records (and from other care
   teams and practices, which must answer 404 or 400) as often as they are made up.
-* (b) As anonymous: every operation but login answers 401, whatever else the request holds.
+* (b) As anonymous: every operation but login and set-password answers 401, whatever else the
+  request holds.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def _role_for(path: str) -> str:
             "/api/v1/practices",
             "/api/v1/supervision-assignments",
             "/api/v1/access-events",
+            "/api/v1/users",
         )
     ):
         return "practice_admin"
@@ -327,6 +329,9 @@ def clinical_world(
         "primary_clinician": people,
         "supervisor": people,
         "user": people,
+        # People, by path: the practice's, one of another practice, and the admin (who may
+        # not deactivate themselves: 400).
+        "users": [other_clinician.pk, supervisor.pk, foreign_clinician.pk, practice_admin.pk],
     }
     records = SimpleNamespace(
         today=today,
@@ -353,8 +358,30 @@ def clinical_world(
         signals=signals,
         assignment=assignment,
         membership=practice.memberships.get(user=other_clinician),
+        practice_admin=practice_admin,
     )
     return SimpleNamespace(ids=ids, records=records)
+
+
+def _deactivated(r: SimpleNamespace) -> int:
+    case_services.user_deactivate(user=r.other_clinician, by=r.practice_admin)
+    return r.other_clinician.pk
+
+
+def _set_password_body(r: SimpleNamespace) -> dict[str, str]:
+    """A person just created by the practice admin, and their set-password token."""
+    newcomer = case_services.user_create(
+        practice=r.practice,
+        username="newcomer",
+        first_name="Nia",
+        last_name="Okafor",
+        email="nia@example.org",
+        roles=["clinician"],
+        created_by=r.practice_admin,
+    )
+    link = case_services.password_set_token(user=newcomer)
+    assert link is not None
+    return {"uid": link.uid, "token": link.token, "password": "a quiet harbour at dusk 42"}
 
 
 def _measure_items(names: list[str], value: float) -> dict[str, float]:
@@ -536,6 +563,20 @@ REALISTIC: dict[str, Callable[[SimpleNamespace], tuple[dict[str, int], Any]]] = 
         },
     ),
     "DELETE /api/v1/supervision-assignments/{id}/": lambda r: ({"id": r.assignment.pk}, None),
+    "POST /api/v1/users/": lambda r: (
+        {},
+        {
+            "username": "nia.okafor",
+            "first_name": "Nia",
+            "last_name": "Okafor",
+            "email": "nia@example.org",
+            "practice": r.practice.pk,
+            "roles": ["clinician", "supervisor"],
+        },
+    ),
+    "POST /api/v1/users/{id}/deactivate/": lambda r: ({"id": r.other_clinician.pk}, None),
+    "POST /api/v1/users/{id}/reactivate/": lambda r: ({"id": _deactivated(r)}, None),
+    "POST /api/v1/auth/set-password/": lambda r: ({}, _set_password_body(r)),
     "PATCH /api/v1/practices/{id}/": lambda r: (
         {"id": r.practice.pk},
         {"srs_cutoff": 35.5, "timezone": "Europe/London"},
@@ -767,7 +808,7 @@ def test_operation_answers_anonymous_callers_with_401(
 
 def test_every_operation_but_login_requires_a_token():
     open_operations = sorted(label for label, op in OPERATIONS.items() if not _needs_token(op))
-    assert open_operations == ["POST /api/v1/auth/login/"]
+    assert open_operations == ["POST /api/v1/auth/login/", "POST /api/v1/auth/set-password/"]
 
 
 # --- unsupported methods -----------------------------------------------------------------------

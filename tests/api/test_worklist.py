@@ -127,7 +127,7 @@ def test_who_may_read_a_worklist(request, api_as, persona, status):
     assert api_as(caller).get(URL).status_code == status
 
 
-@pytest.mark.parametrize("rows", [1, 30])
+@pytest.mark.parametrize("rows", [1, 50])
 def test_the_worklist_runs_a_constant_number_of_queries(
     api_as, client, clinician, django_assert_num_queries, rows
 ):

@@ -107,15 +107,17 @@ def test_note_create_refuses_an_unknown_format(session, clinician):
     assert set(excinfo.value.message_dict) == {"format"}
 
 
-def test_note_update_edits_a_draft(note):
-    services.note_update(note=note, format=NoteFormat.FREE, sections={"text": "rewritten"})
+def test_note_update_edits_a_draft(note, clinician):
+    services.note_update(
+        note=note, editor=clinician, format=NoteFormat.FREE, sections={"text": "rewritten"}
+    )
     note.refresh_from_db()
     assert (note.format, note.sections) == (NoteFormat.FREE, {"text": "rewritten"})
 
 
-def test_note_update_refuses_a_format_change_without_matching_sections(note):
+def test_note_update_refuses_a_format_change_without_matching_sections(note, clinician):
     with pytest.raises(ValidationError) as excinfo:
-        services.note_update(note=note, format=NoteFormat.DAP)
+        services.note_update(note=note, editor=clinician, format=NoteFormat.DAP)
     assert excinfo.value.message_dict == {
         "sections": [
             errors.NOTE_SECTIONS_MISMATCH.format(format="dap", expected="data, assessment, plan")
@@ -123,9 +125,11 @@ def test_note_update_refuses_a_format_change_without_matching_sections(note):
     }
 
 
-def test_note_update_refuses_a_signed_note(signed_note):
+def test_note_update_refuses_a_signed_note(signed_note, clinician):
     with pytest.raises(ValidationError) as excinfo:
-        services.note_update(note=signed_note, sections=sections_for(NoteFormat.SOAP, "new"))
+        services.note_update(
+            note=signed_note, editor=clinician, sections=sections_for(NoteFormat.SOAP, "new")
+        )
     assert excinfo.value.messages == [errors.NOTE_SIGNED_IMMUTABLE]
     signed_note.refresh_from_db()
     assert signed_note.sections == sections_for(NoteFormat.SOAP)
@@ -135,7 +139,9 @@ def test_note_update_refuses_a_note_signed_since_it_was_read(note, clinician):
     stale = ProgressNote.objects.get(pk=note.pk)
     services.note_sign(note=note, signer=clinician)
     with pytest.raises(ValidationError) as excinfo:
-        services.note_update(note=stale, sections=sections_for(NoteFormat.SOAP, "new"))
+        services.note_update(
+            note=stale, editor=clinician, sections=sections_for(NoteFormat.SOAP, "new")
+        )
     assert excinfo.value.messages == [errors.NOTE_SIGNED_IMMUTABLE]
 
 

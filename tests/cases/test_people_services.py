@@ -177,7 +177,12 @@ def test_client_create_refuses_a_blank_name(practice, clinician):
 def test_client_update_refuses_server_owned_fields(client, practice):
     original_code = client.code
     with pytest.raises(ValidationError) as excinfo:
-        services.client_update(client=client, code="ZZZZ-ZZZZ", status=ClientStatus.DISCHARGED)
+        services.client_update(
+            client=client,
+            user=client.primary_clinician,
+            code="ZZZZ-ZZZZ",
+            status=ClientStatus.DISCHARGED,
+        )
     assert set(excinfo.value.message_dict) == {"code", "status"}
     client.refresh_from_db()
     assert client.code == original_code
@@ -186,7 +191,7 @@ def test_client_update_refuses_server_owned_fields(client, practice):
 def test_client_update_puts_a_new_primary_clinician_on_the_care_team(
     client, clinician, other_clinician
 ):
-    services.client_update(client=client, primary_clinician=other_clinician)
+    services.client_update(client=client, user=clinician, primary_clinician=other_clinician)
     client.refresh_from_db()
     assert client.primary_clinician == other_clinician
     assert _care_team(client) == {clinician.pk, other_clinician.pk}
@@ -196,7 +201,7 @@ def test_client_update_refuses_a_primary_clinician_of_another_practice(
     client, clinician, foreign_clinician
 ):
     with pytest.raises(ValidationError) as excinfo:
-        services.client_update(client=client, primary_clinician=foreign_clinician)
+        services.client_update(client=client, user=clinician, primary_clinician=foreign_clinician)
     assert excinfo.value.messages == [NOT_A_CLINICIAN]
     client.refresh_from_db()
     assert client.primary_clinician == clinician
@@ -264,12 +269,12 @@ def test_care_team_add_and_remove(client, clinician, other_clinician):
     services.care_team_add(client=client, clinician=other_clinician)
     services.care_team_add(client=client, clinician=other_clinician)
     assert _care_team(client) == {clinician.pk, other_clinician.pk}
-    services.care_team_remove(client=client, clinician=other_clinician)
+    services.care_team_remove(client=client, clinician=other_clinician, user=clinician)
     assert _care_team(client) == {clinician.pk}
 
 
 def test_care_team_remove_refuses_the_primary_clinician(client, clinician):
     with pytest.raises(ValidationError) as excinfo:
-        services.care_team_remove(client=client, clinician=clinician)
+        services.care_team_remove(client=client, clinician=clinician, user=clinician)
     assert excinfo.value.messages == [errors.PRIMARY_NOT_REMOVABLE]
     assert _care_team(client) == {clinician.pk}

@@ -96,7 +96,7 @@ def test_lists_are_empty_once_the_user_is_deactivated(world, clinician):
 def test_lists_follow_care_team_changes(world, client, other_clinician, other_client):
     services.care_team_add(client=client, clinician=other_clinician)
     assert _seen_by(other_clinician) == _only(client, other_client)
-    services.care_team_remove(client=client, clinician=other_clinician)
+    services.care_team_remove(client=client, clinician=other_clinician, user=other_clinician)
     assert _seen_by(other_clinician) == _only(other_client)
 
 

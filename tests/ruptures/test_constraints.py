@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ruptures.choices import (
     CONFRONTATION_MARKERS,
+    MARKER_SCHEME_OF,
     RELATIONAL_MARKERS,
     RELATIONAL_MOVES,
     RRS_STRATEGIES,
@@ -18,7 +19,6 @@ from ruptures.choices import (
     EpisodeStatus,
     Factor,
     Marker,
-    MarkerScheme,
     Relationship,
     RuptureKind,
     SignalStatus,
@@ -51,17 +51,9 @@ TODAY = timezone.localdate()
         pytest.param({"intensity": 0}, "episode_intensity_range", id="intensity-0"),
         pytest.param({"intensity": 6}, "episode_intensity_range", id="intensity-6"),
         pytest.param(
-            {
-                "relationship": Relationship.THERAPIST,
-                "marker_scheme": MarkerScheme.RELATIONAL_SIGNS,
-            },
-            "episode_scheme_matches_relationship",
-            id="therapist-with-relational-signs",
-        ),
-        pytest.param(
-            {"relationship": Relationship.PARTNER, "marker_scheme": MarkerScheme.RRS_2015},
-            "episode_scheme_matches_relationship",
-            id="partner-with-3rs",
+            {"relationship": Relationship.THERAPIST, "kind": None},
+            "episode_kind_for_alliance",
+            id="alliance-without-kind",
         ),
         pytest.param(
             {"kind": RuptureKind.WITHDRAWAL, "markers": [Marker.COMPLAINTS_ABOUT_THERAPIST]},
@@ -72,11 +64,6 @@ TODAY = timezone.localdate()
             {"kind": RuptureKind.CONFRONTATION, "markers": [Marker.DEFENDS_SELF, Marker.DENIAL]},
             "episode_markers_valid",
             id="confrontation-with-withdrawal-marker",
-        ),
-        pytest.param(
-            {"kind": RuptureKind.MIXED, "markers": [Marker.DENIAL, Marker.DISENGAGEMENT]},
-            "episode_markers_valid",
-            id="3rs-with-relational-marker",
         ),
         pytest.param(
             {"relationship": Relationship.PARENT, "markers": [Marker.MINIMAL_RESPONSE]},
@@ -127,15 +114,19 @@ def test_invalid_episode_rows_are_refused(refused, fields, constraint):
         (Relationship.THERAPIST, RuptureKind.WITHDRAWAL, WITHDRAWAL_MARKERS),
         (Relationship.THERAPIST, RuptureKind.CONFRONTATION, CONFRONTATION_MARKERS),
         (Relationship.THERAPIST, RuptureKind.MIXED, WITHDRAWAL_MARKERS + CONFRONTATION_MARKERS),
+        (Relationship.THERAPIST, RuptureKind.MIXED, (Marker.DENIAL, Marker.DISENGAGEMENT)),
+        (Relationship.THERAPIST, RuptureKind.WITHDRAWAL, RELATIONAL_MARKERS),
         (Relationship.PARTNER, RuptureKind.WITHDRAWAL, RELATIONAL_MARKERS),
         (Relationship.COWORKER, RuptureKind.CONFRONTATION, RELATIONAL_MARKERS),
+        (Relationship.FRIEND, None, RELATIONAL_MARKERS),
     ],
 )
 def test_markers_of_the_right_scheme_are_accepted(relationship, kind, markers):
     episode = RuptureEpisodeFactory(
         relationship=relationship, kind=kind, markers=list(markers), factors=list(Factor)
     )
-    assert episode.pk
+    episode.refresh_from_db()
+    assert episode.marker_schemes == [MARKER_SCHEME_OF[marker] for marker in markers]
 
 
 def test_episode_closed_on_its_detection_day_is_accepted():

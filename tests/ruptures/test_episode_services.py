@@ -86,14 +86,16 @@ def _status(episode: RuptureEpisode) -> str:
 # --- Opening and editing -------------------------------------------------------------------------
 
 
-def test_episode_open_takes_the_3rs_scheme_for_the_alliance(episode, client):
-    assert episode.marker_scheme == MarkerScheme.RRS_2015
+def test_episode_open_stores_the_3rs_scheme_beside_3rs_markers(episode, client):
+    assert episode.marker_schemes == [MarkerScheme.RRS_2015]
+    episode.refresh_from_db()
+    assert episode.marker_schemes == [MarkerScheme.RRS_2015]
     assert (episode.status, episode.closed_on) == (EpisodeStatus.OPEN, None)
     assert episode.practice_id == client.practice_id
 
 
 def test_episode_open_takes_relational_signs_outside_therapy(partner_episode):
-    assert partner_episode.marker_scheme == MarkerScheme.RELATIONAL_SIGNS
+    assert partner_episode.marker_schemes == [MarkerScheme.RELATIONAL_SIGNS] * 2
     assert partner_episode.markers == sorted([Marker.SURFACE_AFFECTION, Marker.FINE_AGAINST_TONE])
     assert partner_episode.factors == [Factor.EXHAUSTION, Factor.STRESS]
 
@@ -115,31 +117,30 @@ def test_episode_open_takes_relational_signs_outside_therapy(partner_episode):
             [Marker.SELF_CRITICISM],
             id="confrontation-with-withdrawal-marker",
         ),
-        pytest.param(
-            Relationship.THERAPIST,
-            RuptureKind.MIXED,
-            [Marker.DENIAL, Marker.EMOTIONAL_WALLS],
-            [Marker.EMOTIONAL_WALLS],
-            id="alliance-with-relational-sign",
-        ),
-        pytest.param(
-            Relationship.SIBLING,
-            RuptureKind.WITHDRAWAL,
-            [Marker.STOPPED_SHARING, Marker.MINIMAL_RESPONSE],
-            [Marker.MINIMAL_RESPONSE],
-            id="sibling-with-3rs-marker",
-        ),
     ],
 )
-def test_episode_open_refuses_markers_of_another_scheme_or_kind(
+def test_episode_open_refuses_3rs_markers_of_another_kind(
     client, clinician, relationship, kind, markers, wrong
 ):
     with pytest.raises(ValidationError) as excinfo:
         _open(client, clinician, relationship=relationship, kind=kind, markers=markers)
     expected = errors.MARKERS_WRONG_SCHEME.format(
-        scheme=MarkerScheme(services.scheme_for(relationship)).label,
-        kind=kind,
-        markers=", ".join(wrong),
+        scheme=MarkerScheme.RRS_2015.label, kind=kind, markers=", ".join(wrong)
+    )
+    assert excinfo.value.message_dict == {"markers": [expected]}
+    assert not RuptureEpisode.objects.exists()
+
+
+def test_episode_open_refuses_3rs_markers_outside_therapy(client, clinician):
+    with pytest.raises(ValidationError) as excinfo:
+        _open(
+            client,
+            clinician,
+            relationship=Relationship.SIBLING,
+            markers=[Marker.STOPPED_SHARING, Marker.MINIMAL_RESPONSE],
+        )
+    expected = errors.MARKERS_ALLIANCE_ONLY.format(
+        relationship=Relationship.SIBLING, markers=Marker.MINIMAL_RESPONSE
     )
     assert excinfo.value.message_dict == {"markers": [expected]}
     assert not RuptureEpisode.objects.exists()

@@ -127,7 +127,12 @@ def test_srs_below_the_cutoff_raises_a_signal(client, clinician):
     [signal] = _signals(SignalRule.SRS_ALERT)
     assert (signal.client, signal.session, signal.status) == (client, session, SignalStatus.OPEN)
     assert signal.practice_id == client.practice_id
-    assert signal.detail == {"srs_total": 35.9, "previous_srs_total": None, "cutoff": 36.0}
+    assert signal.detail == {
+        "srs_total": 35.9,
+        "previous_srs_total": None,
+        "cutoff": 36.0,
+        "min_drop": 1.0,
+    }
 
 
 def test_srs_at_the_cutoff_raises_nothing(client, clinician):
@@ -137,7 +142,7 @@ def test_srs_at_the_cutoff_raises_nothing(client, clinician):
 
 def test_srs_drop_raises_a_signal_even_above_the_cutoff(client, clinician):
     _srs(client, clinician, "39.5", days_ago=14)
-    dropped = _srs(client, clinician, "39.4", days_ago=7)
+    dropped = _srs(client, clinician, "38.5", days_ago=7)
     [signal] = _signals(SignalRule.SRS_ALERT)
     assert signal.session == dropped
     assert signal.detail["previous_srs_total"] == 39.5

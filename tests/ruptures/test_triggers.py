@@ -10,9 +10,20 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from ruptures.choices import CLOSED_STATUSES, EPISODE_TRANSITIONS, EpisodeStatus, SignalStatus
+from ruptures.choices import (
+    CLOSED_STATUSES,
+    EPISODE_TRANSITIONS,
+    EpisodeStatus,
+    RepairOutcome,
+    SignalStatus,
+)
 from ruptures.models import RuptureEpisode, RuptureSignal
-from tests.factories import RuptureEpisodeFactory, RuptureSignalFactory, UserFactory
+from tests.factories import (
+    RepairAttemptFactory,
+    RuptureEpisodeFactory,
+    RuptureSignalFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +77,8 @@ def test_the_transition_table_is_the_designed_one():
 @pytest.mark.parametrize(("old", "new"), ALLOWED)
 def test_allowed_transitions_pass_in_sql(old, new):
     episode = _in_status(old)
+    if new == EpisodeStatus.RESOLVED:  # resolution also needs a repair that resolved it
+        RepairAttemptFactory(episode=episode, outcome=RepairOutcome.RESOLVED)
     _move_in_sql(episode, new)
     episode.refresh_from_db()
     assert episode.status == new
