@@ -1,9 +1,14 @@
-"""The test database as a URL, for the real processes a test starts (gunicorn, the worker)."""
+"""The test database as a URL, for the real processes a test starts (gunicorn, the worker),
+and the worker itself."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -22,3 +27,22 @@ def current_database_url() -> str:
         query = {"host": host, **({"port": str(port)} if port else {})}
         return f"postgresql://{login}/{name}?{urlencode(query)}"
     return f"postgresql://{login}{host or '127.0.0.1'}:{port or 5432}/{name}"
+
+
+def run_worker_once() -> None:
+    """The worker of scripts/serve, on the test database, in a process of its own;
+    ``--one-shot``: it stops once the queue is empty. The data it needs must be committed
+    (``django_db(transaction=True)``)."""
+    worker = subprocess.run(
+        [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot"],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": current_database_url(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 0, worker.stderr  # noqa: S101

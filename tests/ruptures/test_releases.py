@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
 from ruptures import releases
 from ruptures.models import PrivacySpend, TrendRelease
 from ruptures.releases import BudgetExceeded, MonthWindow, release_due, release_month
-from tests.databases import current_database_url
+from tests.databases import run_worker_once
 from tests.factories import PracticeFactory, RuptureEpisodeFactory, TherapySessionFactory
 from tests.ruptures.trends_world import SEPTEMBER, build
 
@@ -301,22 +297,8 @@ def test_a_real_worker_releases_the_due_months():
     world = build()
     release_trends.defer(timestamp=int(time.time()))
 
-    # The worker of scripts/serve, on the test database; --one-shot: it stops once the queue
-    # is empty.
-    worker = subprocess.run(
-        [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": current_database_url(),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run_worker_once()
 
-    assert worker.returncode == 0, worker.stderr
     assert TrendRelease.objects.filter(practice=world["practice"], month=SEPTEMBER).exists()
     with connection.cursor() as cursor:
         cursor.execute(

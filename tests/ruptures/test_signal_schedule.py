@@ -4,13 +4,9 @@ in each practice's own time zone, by the worker: no request needs to trigger the
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import zoneinfo
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -18,7 +14,7 @@ from cases.models import Client
 from ruptures.choices import SignalRule
 from ruptures.models import RuptureEpisode, RuptureSignal
 from ruptures.services import DAILY_SIGNALS_HOUR, signals_derive_daily
-from tests.databases import current_database_url
+from tests.databases import run_worker_once
 from tests.factories import PracticeFactory, RuptureEpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,22 +91,6 @@ def test_the_daily_task_runs_every_hour_on_its_own():
     assert periodic["derive-daily-signals"].cron == "0 * * * *"
 
 
-def run_worker() -> None:
-    worker = subprocess.run(
-        [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot"],
-        cwd=settings.BASE_DIR,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": current_database_url(),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert worker.returncode == 0, worker.stderr
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_raises_the_unrepaired_signal_once_the_day_comes():
     from ruptures.tasks import derive_daily_signals
@@ -120,11 +100,11 @@ def test_a_real_worker_raises_the_unrepaired_signal_once_the_day_comes():
 
     # 9 November's morning tick: 30 days, not yet.
     derive_daily_signals.defer(timestamp=int(local(dt.date(2026, 11, 9), 5).timestamp()))
-    run_worker()
+    run_worker_once()
     assert unrepaired(episode) == 0
 
     # The practice's next day: its morning tick raises the signal, a second tick does not.
     for _ in range(2):
         derive_daily_signals.defer(timestamp=int(local(dt.date(2026, 11, 10), 5).timestamp()))
-        run_worker()
+        run_worker_once()
         assert unrepaired(episode) == 1
