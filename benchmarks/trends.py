@@ -26,7 +26,11 @@ import os
 import resource
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cases.models import Practice
+    from ruptures.trends import Month
 
 
 def _setup() -> None:
@@ -37,7 +41,7 @@ def _setup() -> None:
     django.setup()
 
 
-def _practice():  # type: ignore[no-untyped-def]
+def _practice() -> Practice:
     from cases.models import Practice
     from ruptures.demo.people import DEMO_PRACTICE_SLUG
 
@@ -84,7 +88,7 @@ def release(args: argparse.Namespace) -> None:
     )
 
 
-def _exact_month(frames: dict[str, Any], keys: dict[str, list[str]], month: dt.date):  # type: ignore[no-untyped-def]
+def _exact_month(frames: dict[str, Any], keys: dict[str, list[str]], month: dt.date) -> Month:
     """A release-shaped month with the exact counts and sums of every cell (no noise)."""
     import polars as pl
 
@@ -252,7 +256,14 @@ def response(args: argparse.Namespace) -> None:
         get()
         statements: list[str] = []
 
-        def count(execute, sql, params, many, context, statements=statements):  # type: ignore[no-untyped-def]
+        def count(
+            execute: Any,
+            sql: str,
+            params: Any,
+            many: bool,
+            context: Any,
+            statements: list[str] = statements,
+        ) -> Any:
             statements.append(sql)
             return execute(sql, params, many, context)
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -58,7 +59,7 @@ def healthy(port: int) -> bool:
         return False
 
 
-def wait_until(condition, timeout: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

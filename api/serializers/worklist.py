@@ -28,6 +28,17 @@ def _session(session: TherapySession) -> dict[str, Any]:
     }
 
 
+def _last_attempt(annotated: dict[str, Any]) -> dict[str, Any] | None:
+    """The selector annotates each live episode with its last repair attempt."""
+    if annotated["last_attempt_id"] is None:
+        return None
+    return {
+        "id": annotated["last_attempt_id"],
+        "attempted_on": annotated["last_attempt_on"],
+        "outcome": annotated["last_attempt_outcome"],
+    }
+
+
 def worklist_body(work: Worklist, *, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     today = work.sessions_today
@@ -60,15 +71,7 @@ def worklist_body(work: Worklist, *, now: dt.datetime | None = None) -> dict[str
                 "kind": e.kind,
                 "detected_on": e.detected_on,
                 "days_since_detection": (work.today[e.practice_id] - e.detected_on).days,
-                "last_repair_attempt": (
-                    {
-                        "id": e.last_attempt_id,  # type: ignore[attr-defined]
-                        "attempted_on": e.last_attempt_on,  # type: ignore[attr-defined]
-                        "outcome": e.last_attempt_outcome,  # type: ignore[attr-defined]
-                    }
-                    if e.last_attempt_id is not None  # type: ignore[attr-defined]
-                    else None
-                ),
+                "last_repair_attempt": _last_attempt(vars(e)),
             }
             for e in work.live_episodes
         ],
