@@ -220,10 +220,6 @@ class Figure:
     compute: Callable[[str | None, str | None], Part]
 
 
-def _measurement(prefix: str, by: str | None) -> tuple[str, dict[str, Any]]:
-    return (prefix, {}) if by is None else (f"{prefix}_by_{by}", {})
-
-
 def _where(by: str | None, key: str | None) -> dict[str, Any]:
     return {} if by is None or key is None else {by: key}
 
@@ -616,7 +612,7 @@ def trends_for(
         months = [by_month[m] for m in span]
         row = Row(label, span, spec.compute(None, None)(months))
         for group in groups:
-            present = [m for m in months if _has_key(m, spec, dimension, group.key)]
+            present = [m for m in months if _has_key(m, dimension, group.key)]
             if present:
                 row.cells[group.key] = spec.compute(dimension, group.key)(present)
         rows.append(row)
@@ -634,7 +630,7 @@ def trends_for(
     )
 
 
-def _has_key(month: Month, figure: Figure, dimension: str | None, key: str) -> bool:
+def _has_key(month: Month, dimension: str | None, key: str) -> bool:
     """Clinicians are keys of a release only if they practised when it was made."""
     if dimension != "clinician":
         return True

@@ -10,13 +10,21 @@ from ruptures.trends import DIMENSIONS, FIGURES, GRAINS, INTERVAL_LEVEL, Trend
 PRIVACY_UNIT = "one client's records in one month"
 
 
+MONTHS_FROM, MONTHS_TO = 1900, 2999
+MONTH_OUT_OF_RANGE = f"A month from {MONTHS_FROM}-01 to {MONTHS_TO}-12."
+
+
 class MonthField(serializers.DateField):
-    """``YYYY-MM`` (or a date, which snaps to its month)."""
+    """``YYYY-MM`` (or a date, which snaps to its month), within years that leave room for
+    the period arithmetic (a rolling year reaches eleven months back)."""
 
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str) and len(value) == 7:
             value = f"{value}-01"
-        return super().to_internal_value(value)
+        month = super().to_internal_value(value)
+        if not MONTHS_FROM <= month.year <= MONTHS_TO:
+            raise serializers.ValidationError(MONTH_OUT_OF_RANGE)
+        return month
 
 
 class TrendQuerySerializer(StrictSerializer):

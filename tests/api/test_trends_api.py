@@ -185,6 +185,8 @@ def test_supervisees_lists_the_callers_supervisees(api_as, world):
         ({"clinician": "x"}, "clinician"),
         ({"practice": 0}, "practice"),
         ({"grain": "week"}, "grain"),
+        ({"to": "9999-12"}, "to"),  # no month after it to end the period
+        ({"from": "0001-01", "to": "1900-12", "grain": "rolling_12"}, "from"),
         ({"colour": "blue"}, "colour"),
     ],
 )
