@@ -16,12 +16,21 @@ from drf_spectacular.utils import extend_schema_field
 
 from api.errors import NAIVE_DATETIME
 from cases.audit import AccessOutcome
-from cases.choices import Attendance, ClientKind, ClientStatus, Modality, NoteFormat, NoteStatus
+from cases.choices import (
+    Attendance,
+    ClientKind,
+    ClientStatus,
+    Modality,
+    NoteFormat,
+    NoteStatus,
+    ParticipantRole,
+)
 from cases.choices import Setting as SessionSetting
 from cases.models import (
     AccessEvent,
     Client,
     Membership,
+    Participant,
     ProcessNote,
     ProgressNote,
     SupervisionAssignment,
@@ -127,13 +136,25 @@ class ProcessNoteFilter(filters.FilterSet):
         fields = ["session"]
 
 
+class ParticipantFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    role = filters.ChoiceFilter(choices=ParticipantRole.choices)
+
+    class Meta:
+        model = Participant
+        fields = ["client", "role"]
+
+
 class MeasureFilter(filters.FilterSet):
     client = IdFilter(field_name="client_id")
     session = IdFilter(field_name="session_id")
+    participant = IdFilter(field_name="participant_id")
 
 
 def measure_filterset(measure_model: type) -> type[filters.FilterSet]:
-    meta = type("Meta", (), {"model": measure_model, "fields": ["client", "session"]})
+    meta = type(
+        "Meta", (), {"model": measure_model, "fields": ["client", "session", "participant"]}
+    )
     return type(f"{measure_model.__name__}Filter", (MeasureFilter,), {"Meta": meta})
 
 
@@ -202,10 +223,21 @@ class RuptureSignalFilter(filters.FilterSet):
     raised_after = AwareDateTimeFilter(field_name="raised_at", lookup_expr="gte")
     raised_before = AwareDateTimeFilter(field_name="raised_at", lookup_expr="lt")
     linked_episode = IdFilter(field_name="linked_episode_id", help_text="Acknowledged to it.")
+    participant = IdFilter(
+        field_name="participant_id", help_text="Raised by this participant's answers."
+    )
 
     class Meta:
         model = RuptureSignal
-        fields = ["client", "status", "rule", "raised_after", "raised_before", "linked_episode"]
+        fields = [
+            "client",
+            "status",
+            "rule",
+            "raised_after",
+            "raised_before",
+            "linked_episode",
+            "participant",
+        ]
 
 
 class MembershipFilter(filters.FilterSet):

@@ -21,6 +21,7 @@ class Router(DefaultRouter):
 
 router = Router()
 router.register("clients", cases.ClientViewSet, basename="client")
+router.register("participants", cases.ParticipantViewSet, basename="participant")
 router.register("sessions", cases.TherapySessionViewSet, basename="session")
 router.register("progress-notes", cases.ProgressNoteViewSet, basename="progress-note")
 router.register("process-notes", cases.ProcessNoteViewSet, basename="process-note")

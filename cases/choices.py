@@ -63,6 +63,18 @@ class NoteStatus(models.TextChoices):
     SIGNED = "signed", "Signed"
 
 
+class ParticipantRole(models.TextChoices):
+    """Who a participant of a couple or family client is to the others."""
+
+    PARTNER = "partner", "Partner"
+    PARENT = "parent", "Parent"
+    CHILD = "child", "Child"
+    SIBLING = "sibling", "Sibling"
+    GRANDPARENT = "grandparent", "Grandparent"
+    CAREGIVER = "caregiver", "Caregiver"
+    OTHER = "other", "Other family member"
+
+
 class Respondent(models.TextChoices):
     CLIENT = "client", "Client"
     THERAPIST = "therapist", "Therapist"

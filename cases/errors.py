@@ -58,3 +58,15 @@ ONBOARDING_LINK_INVALID = (
     "This set-password token is not valid: it was used already, has expired (after 72 hours) "
     "or is wrong. Ask your practice admin."
 )
+PARTICIPANT_INDIVIDUAL_CLIENT = (
+    "Only a couple or a family has participants; an individual client answers for themselves."
+)
+PARTICIPANT_LABEL_TAKEN = "Another participant of this client has this label."
+PARTICIPANT_OTHER_CLIENT = "The participant belongs to another client."
+PARTICIPANT_NEEDED = (
+    "Name the participant who answered: this client's participants each answer for themselves."
+)
+PARTICIPANT_NOT_FOR_THERAPIST = "A participant answers client-side measures only."
+CLIENT_KIND_HAS_PARTICIPANTS = (
+    "The client has participants; remove them before making the client an individual."
+)

@@ -27,12 +27,14 @@ from cases.choices import (
     Modality,
     NoteFormat,
     NoteStatus,
+    ParticipantRole,
     Respondent,
     Role,
     Setting,
 )
 from cases.validators import (
     NOTE_TEXT_MAX_LENGTH,
+    PARTICIPANT_LABEL_MAX_LENGTH,
     REASON_MAX_LENGTH,
     validate_plain_text,
 )
@@ -270,6 +272,25 @@ class Client(models.Model):
             models.CheckConstraint(condition=Q(name__regex=r"\S"), name="client_name_not_blank"),
         ]
         indexes = [models.Index(fields=["practice", "status"], name="client_practice_status")]
+        triggers = [
+            # A couple or family keeps its kind while it has participants (they are its
+            # respondents); the service says so first.
+            pgtrigger.Trigger(
+                name="client_with_participants_not_individual",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    f"OLD.kind <> NEW.kind AND NEW.kind = '{ClientKind.INDIVIDUAL}'"
+                ),
+                func=(
+                    "IF EXISTS (SELECT 1 FROM cases_participant p "
+                    "WHERE p.client_id = NEW.id AND p.archived_at IS NULL) THEN "
+                    "RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table: the client "
+                    "has participants', TG_TABLE_NAME; "
+                    "END IF; RETURN NEW;"
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -294,6 +315,60 @@ class CareTeamMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.clinician} on the care team of {self.client}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Participant(models.Model):
+    """One member of a couple or family client as the record names them: a display label the
+    clinician chooses ("Partner A", "Mum") and a role, nothing else. Client-side measures say
+    which participant answered, so each partner can rate the same session."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="participants")
+    label = models.CharField(
+        max_length=PARTICIPANT_LABEL_MAX_LENGTH, validators=[validate_plain_text]
+    )
+    role = models.CharField(max_length=12, choices=ParticipantRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "client"], name="participant_id_client"),
+            models.UniqueConstraint(
+                fields=["client", "label"],
+                condition=Q(archived_at__isnull=True),
+                name="participant_label_unique",
+                violation_error_message=errors.PARTICIPANT_LABEL_TAKEN,
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=ParticipantRole.values), name="participant_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(label__regex=r"\S"), name="participant_label_not_blank"
+            ),
+        ]
+        triggers = [
+            # Only a couple or a family has participants: an individual client is its own
+            # respondent. The service says so first; this holds it for raw SQL.
+            pgtrigger.Trigger(
+                name="participant_of_couple_or_family",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=(
+                    "IF EXISTS (SELECT 1 FROM cases_client c "  # noqa: S608 (schema values)
+                    f"WHERE c.id = NEW.client_id AND c.kind = '{ClientKind.INDIVIDUAL}') THEN "
+                    "RAISE EXCEPTION 'pgtrigger: Cannot write rows of % table: an individual "
+                    "client has no participants', TG_TABLE_NAME; "
+                    "END IF; RETURN NEW;"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Participant {self.pk} of client {self.client_id}"
 
 
 # What a signed progress note documents about its session: once the note is signed these stay
@@ -588,6 +663,11 @@ class SessionMeasure(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    # Who answered a client-side measure of a couple or family client: each participant rates
+    # the session for themselves. Null for an individual client and for the therapist's side.
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -645,7 +725,8 @@ class SessionRatingScale(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session"],
+                fields=["session", "participant"],
+                nulls_distinct=False,
                 name="srs_one_per_session",
                 violation_error_message=errors.MEASURE_EXISTS,
                 violation_error_code="unique",
@@ -679,7 +760,8 @@ class OutcomeRatingScale(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session"],
+                fields=["session", "participant"],
+                nulls_distinct=False,
                 name="ors_one_per_session",
                 violation_error_message=errors.MEASURE_EXISTS,
                 violation_error_code="unique",
@@ -708,13 +790,19 @@ class PostSessionQuestionnaire(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "respondent"],
+                fields=["session", "respondent", "participant"],
+                nulls_distinct=False,
                 name="psq_one_per_session_respondent",
                 violation_error_message=errors.MEASURE_EXISTS,
                 violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
+                name="psq_participant_client_side",
+                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
             ),
             models.CheckConstraint(
                 condition=(
@@ -785,13 +873,19 @@ class WorkingAllianceInventory(SessionMeasure):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "respondent"],
+                fields=["session", "respondent", "participant"],
+                nulls_distinct=False,
                 name="wai_one_per_session_respondent",
                 violation_error_message=errors.MEASURE_EXISTS,
                 violation_error_code="unique",
             ),
             models.CheckConstraint(
                 condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
+                name="wai_participant_client_side",
+                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
             ),
             _item_range("wai", WAI_ITEMS, 1, 5),
         ]
@@ -819,6 +913,7 @@ __all__ = [
     "Membership",
     "NoteAddendum",
     "OutcomeRatingScale",
+    "Participant",
     "PostSessionQuestionnaire",
     "Practice",
     "ProcessNote",

@@ -15,6 +15,7 @@ from cases.models import (
     Client,
     Membership,
     NoteAddendum,
+    Participant,
     Practice,
     ProcessNote,
     ProgressNote,
@@ -87,6 +88,11 @@ def client_list(*, user: User) -> QuerySet[Client]:
         practice__in=practices_where(user=user, role=Role.CLINICIAN),
         archived_at__isnull=True,
     )
+
+
+def participant_list(*, user: User) -> QuerySet[Participant]:
+    """The participants of couple and family clients on the caller's care teams."""
+    return Participant.objects.filter(client__in=client_list(user=user), archived_at__isnull=True)
 
 
 def session_list(*, user: User, client: Client | None = None) -> QuerySet[TherapySession]:

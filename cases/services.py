@@ -21,13 +21,22 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from cases import errors
-from cases.choices import NOTE_SECTIONS, Attendance, ClientStatus, NoteStatus, Role
+from cases.choices import (
+    NOTE_SECTIONS,
+    Attendance,
+    ClientKind,
+    ClientStatus,
+    NoteStatus,
+    Respondent,
+    Role,
+)
 from cases.models import (
     MEASURE_MODELS,
     CareTeamMember,
     Client,
     Membership,
     NoteAddendum,
+    Participant,
     PostSessionQuestionnaire,
     Practice,
     ProcessNote,
@@ -326,6 +335,12 @@ def client_update(*, client: Client, user: User, **changes: Any) -> Client:
     unknown = set(changes) - set(CLIENT_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    if (
+        changes.get("kind") == ClientKind.INDIVIDUAL
+        and client.kind != ClientKind.INDIVIDUAL
+        and Participant.objects.filter(client=client, archived_at__isnull=True).exists()
+    ):
+        raise ValidationError({"kind": errors.CLIENT_KIND_HAS_PARTICIPANTS})
     new_primary = changes.get("primary_clinician")
     if (
         new_primary is not None
@@ -389,6 +404,58 @@ def care_team_remove(*, client: Client, clinician: User, user: User) -> None:
 
 
 # --- Sessions ----------------------------------------------------------------------------------
+
+
+# --- Participants of couples and families ------------------------------------------------------
+
+
+def _require_couple_or_family(client: Client) -> None:
+    if client.kind == ClientKind.INDIVIDUAL:
+        raise ValidationError({"client": errors.PARTICIPANT_INDIVIDUAL_CLIENT})
+
+
+@transaction.atomic
+def participant_create(*, client: Client, label: str, role: str, user: User) -> Participant:
+    _require_care_team(client=client, clinician=user)
+    _require_couple_or_family(client)
+    participant = Participant(practice_id=client.practice_id, client=client, label=label, role=role)
+    _save(participant)
+    return participant
+
+
+PARTICIPANT_EDITABLE_FIELDS = ("label", "role")
+
+
+@transaction.atomic
+def participant_update(*, participant: Participant, user: User, **changes: Any) -> Participant:
+    unknown = set(changes) - set(PARTICIPANT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    _require_care_team(client=participant.client, clinician=user)
+    for field, value in changes.items():
+        setattr(participant, field, value)
+    _save(participant)
+    return participant
+
+
+def _check_participant(
+    *, session: TherapySession, participant: Participant | None, respondent: str
+) -> None:
+    """A couple's or family's client-side answers name the participant who gave them, once
+    the client has participants; the therapist's side and an individual client name none."""
+    if participant is None:
+        if (
+            respondent == Respondent.CLIENT
+            and Participant.objects.filter(
+                client_id=session.client_id, archived_at__isnull=True
+            ).exists()
+        ):
+            raise ValidationError({"participant": errors.PARTICIPANT_NEEDED})
+        return
+    if respondent != Respondent.CLIENT:
+        raise ValidationError({"participant": errors.PARTICIPANT_NOT_FOR_THERAPIST})
+    if participant.client_id != session.client_id or participant.archived_at is not None:
+        raise ValidationError({"participant": errors.PARTICIPANT_OTHER_CLIENT})
 
 
 def _require_care_team(*, client: Client, clinician: User) -> None:
@@ -642,6 +709,11 @@ def measure_record(
     if measure_model is PostSessionQuestionnaire:
         _check_psq_ratings(values)
     _require_care_team(client=session.client, clinician=recorded_by)
+    _check_participant(
+        session=session,
+        participant=values.get("participant"),
+        respondent=values.get("respondent", Respondent.CLIENT),
+    )
     lock_client_for_signals(client_id=session.client_id)
     measure = measure_model(
         practice_id=session.practice_id,

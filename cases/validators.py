@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 # sections may meet that limit first.
 NOTE_TEXT_MAX_LENGTH = 50_000  # a process note, an addendum, each section of a progress note
 OBSERVATION_MAX_LENGTH = 10_000  # a rupture episode's description, a repair attempt's note
+PARTICIPANT_LABEL_MAX_LENGTH = 40  # a couple's or family's participant, as the record names them
 REASON_MAX_LENGTH = 500  # an addendum's reason, a signal's dismissal reason
 
 TEXT_TOO_LONG = "Ensure this field has no more than {max_length} characters."

@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 
-from cases.models import Client, Practice, TherapySession
+from cases.models import Client, Participant, Practice, TherapySession
 from cases.validators import OBSERVATION_MAX_LENGTH, REASON_MAX_LENGTH
 from ruptures.choices import (
     CLOSED_STATUSES,
@@ -351,6 +351,10 @@ class RuptureSignal(models.Model):
     )
     episode = models.ForeignKey(
         RuptureEpisode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The participant of a couple or family whose answers raised it (the measure rules).
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     detail = models.JSONField(default=dict)
     dedup_key = models.CharField(max_length=80)

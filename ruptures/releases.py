@@ -77,7 +77,8 @@ BOUNDS: dict[str, int] = {
     "episodes": 2,  # rupture episodes detected
     "repairs": 3,  # repair attempts made
     # SRS and ORS: one value a client-month, the mean of the client's ratings that month, so
-    # that a client who rates every week weighs as much as one who rated once.
+    # that a client who rates every week weighs as much as one who rated once; for a couple or
+    # family, the mean of its participants' means, so each partner weighs alike.
     "signals": 3,  # rupture signals raised
     # Values a record contributes to a multi-valued breakdown; the first ones are kept.
     "markers_per_episode": 3,
@@ -86,8 +87,8 @@ BOUNDS: dict[str, int] = {
 }
 # Values are clamped to these ranges before they are summed.
 CLAMPS: dict[str, tuple[int, int]] = {
-    "srs": (0, 40),  # a client's mean SRS total of the month
-    "ors": (0, 40),  # a client's mean ORS total of the month
+    "srs": (0, 40),  # a client's mean SRS total of the month (of its respondents' means)
+    "ors": (0, 40),  # a client's mean ORS total of the month (of its respondents' means)
     "days_to_resolution": (0, 365),  # counted in the last band beyond
 }
 # Measures are summed in tenths (they have one decimal), centred on the middle of their range
@@ -249,6 +250,19 @@ _MONTH_OF_SESSIONS = """
     AND s.starts_at >= %(start_at)s AND s.starts_at < %(end_at)s
 """
 
+# A client's SRS or ORS ratings of the month, each with how many its respondent gave: the
+# client's value is the mean of its respondents' means (a couple's partners, a family's
+# members, each once however often they rated; an individual client is one respondent).
+_RATINGS = f"""
+    SELECT s.client_id, s.clinician_id, s.modality, coalesce(m.participant_id, 0) AS respondent,
+           LEAST(GREATEST(m.total, 0), 40) AS value,
+           count(*) OVER (PARTITION BY s.client_id, m.participant_id) AS ratings
+    FROM {{table}} m
+    JOIN cases_therapysession s ON s.id = m.session_id
+    JOIN cases_client c ON c.id = s.client_id AND c.archived_at IS NULL
+    WHERE m.archived_at IS NULL AND {_MONTH_OF_SESSIONS}
+"""
+
 _FRAME_SQL: dict[str, str] = {
     "sessions": f"""
         SELECT s.client_id, s.clinician_id::text AS clinician, s.modality,
@@ -298,29 +312,24 @@ _FRAME_SQL: dict[str, str] = {
           AND r.attempted_on >= %(start)s AND r.attempted_on < %(end)s
     """,
     "srs": f"""
-        SELECT s.client_id,
-               (mode() WITHIN GROUP (ORDER BY s.clinician_id))::text AS clinician,
-               mode() WITHIN GROUP (ORDER BY s.modality) AS modality,
-               round(avg(LEAST(GREATEST(m.total, 0), 40)) * 10)::int AS srs,
-               (avg(LEAST(GREATEST(m.total, 0), 40)) < %(srs_cutoff)s)::int AS below_cutoff,
+        SELECT client_id,
+               (mode() WITHIN GROUP (ORDER BY clinician_id))::text AS clinician,
+               mode() WITHIN GROUP (ORDER BY modality) AS modality,
+               round(sum(value / ratings) / count(DISTINCT respondent) * 10)::int AS srs,
+               (sum(value / ratings) / count(DISTINCT respondent) < %(srs_cutoff)s)::int
+                   AS below_cutoff,
                1 AS n
-        FROM cases_sessionratingscale m
-        JOIN cases_therapysession s ON s.id = m.session_id
-        JOIN cases_client c ON c.id = s.client_id AND c.archived_at IS NULL
-        WHERE m.archived_at IS NULL AND {_MONTH_OF_SESSIONS}
-        GROUP BY s.client_id
+        FROM ({_RATINGS.format(table="cases_sessionratingscale")}) AS ratings
+        GROUP BY client_id
     """,
     "ors": f"""
-        SELECT s.client_id,
-               (mode() WITHIN GROUP (ORDER BY s.clinician_id))::text AS clinician,
-               mode() WITHIN GROUP (ORDER BY s.modality) AS modality,
-               round(avg(LEAST(GREATEST(m.total, 0), 40)) * 10)::int AS ors,
+        SELECT client_id,
+               (mode() WITHIN GROUP (ORDER BY clinician_id))::text AS clinician,
+               mode() WITHIN GROUP (ORDER BY modality) AS modality,
+               round(sum(value / ratings) / count(DISTINCT respondent) * 10)::int AS ors,
                1 AS n
-        FROM cases_outcomeratingscale m
-        JOIN cases_therapysession s ON s.id = m.session_id
-        JOIN cases_client c ON c.id = s.client_id AND c.archived_at IS NULL
-        WHERE m.archived_at IS NULL AND {_MONTH_OF_SESSIONS}
-        GROUP BY s.client_id
+        FROM ({_RATINGS.format(table="cases_outcomeratingscale")}) AS ratings
+        GROUP BY client_id
     """,
     "signals": """
         SELECT g.client_id,

@@ -36,6 +36,7 @@ _PURGED_MODELS = (
     "cases.OutcomeRatingScale",
     "cases.PostSessionQuestionnaire",
     "cases.WorkingAllianceInventory",
+    "cases.Participant",
     "ruptures.RuptureEpisode",
     "ruptures.RepairAttempt",
     "ruptures.RuptureSignal",
@@ -57,6 +58,7 @@ _HISTORY_DELETES = (
             "cases_outcomeratingscaleevent",
             "cases_postsessionquestionnaireevent",
             "cases_workingallianceinventoryevent",
+            "cases_participantevent",
             "ruptures_ruptureepisodeevent",
             "ruptures_repairattemptevent",
             "ruptures_rupturesignalevent",
@@ -96,6 +98,7 @@ _DELETES = (
     "DELETE FROM cases_outcomeratingscale WHERE client_id = %s",
     "DELETE FROM cases_postsessionquestionnaire WHERE client_id = %s",
     "DELETE FROM cases_workingallianceinventory WHERE client_id = %s",
+    "DELETE FROM cases_participant WHERE client_id = %s",
     "DELETE FROM cases_processnote WHERE session_id IN "
     "(SELECT id FROM cases_therapysession WHERE client_id = %s)",
     "DELETE FROM cases_noteaddendum WHERE note_id IN (SELECT n.id FROM cases_progressnote n "

@@ -472,27 +472,34 @@ _SCOPE = (
 
 _INSERT = """
 INSERT INTO ruptures_rupturesignal
-    (practice_id, client_id, rule, session_id, episode_id, detail, dedup_key, raised_at,
-     status, dismissal_reason)
-SELECT practice_id, client_id, %(rule)s, session_id, episode_id, detail, dedup_key,
+    (practice_id, client_id, rule, session_id, episode_id, participant_id, detail, dedup_key,
+     raised_at, status, dismissal_reason)
+SELECT practice_id, client_id, %(rule)s, session_id, episode_id, participant_id, detail,
+       dedup_key,
        statement_timestamp(),
        'open', ''
 FROM ({query}) AS evidence
 ON CONFLICT (practice_id, dedup_key) DO NOTHING
 """
 
-# SRS below the cutoff, or lower than the client's previous SRS (by session time) by at least
-# the practice's minimum drop (default 1 point; smaller moves are the scale's noise).
+# The measure rules compare each respondent with themselves: a couple's or family's participant
+# (``participant_id``) with their own earlier answers, and raise one signal per participant,
+# whose dedup key ends in ``:participant:<id>``.
+
+# SRS below the cutoff, or lower than the respondent's previous SRS (by session time) by at
+# least the practice's minimum drop (default 1 point; smaller moves are the scale's noise).
 _SRS_ALERT = """
-SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id,
+SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id, participant_id,
        jsonb_build_object('srs_total', total, 'previous_srs_total', previous_total,
                           'cutoff', cutoff, 'min_drop', min_drop) AS detail,
-       'srs_alert:session:' || session_id AS dedup_key
+       'srs_alert:session:' || session_id || coalesce(':participant:' || participant_id, '')
+           AS dedup_key
 FROM (
-    SELECT m.practice_id, m.client_id, m.session_id, m.total, p.srs_cutoff AS cutoff,
-           p.srs_min_drop AS min_drop,
-           lag(m.total) OVER (PARTITION BY m.client_id ORDER BY s.starts_at, s.id)
-               AS previous_total
+    SELECT m.practice_id, m.client_id, m.session_id, m.participant_id, m.total,
+           p.srs_cutoff AS cutoff, p.srs_min_drop AS min_drop,
+           lag(m.total) OVER (
+               PARTITION BY m.client_id, m.participant_id ORDER BY s.starts_at, s.id
+           ) AS previous_total
     FROM cases_sessionratingscale m
     JOIN cases_therapysession s ON s.id = m.session_id
     JOIN cases_practice p ON p.id = m.practice_id
@@ -503,25 +510,28 @@ WHERE total < cutoff OR previous_total - total >= min_drop
 
 # A PSQ rupture reported with tension of 3 or more and resolution of 3 or less.
 _PSQ_RUPTURE = """
-SELECT m.practice_id, m.client_id, m.session_id, NULL::bigint AS episode_id,
+SELECT m.practice_id, m.client_id, m.session_id, NULL::bigint AS episode_id, m.participant_id,
        jsonb_build_object('respondent', m.respondent, 'tension', m.tension,
                           'resolution', m.resolution) AS detail,
-       'psq_rupture:' || m.respondent || ':session:' || m.session_id AS dedup_key
+       'psq_rupture:' || m.respondent || ':session:' || m.session_id
+           || coalesce(':participant:' || m.participant_id, '') AS dedup_key
 FROM cases_postsessionquestionnaire m
 WHERE m.rupture_experienced AND m.tension >= 3 AND m.resolution <= 3 {scope}
 """
 
-# ORS falling by the reliable-change amount or more from the client's previous ORS.
+# ORS falling by the reliable-change amount or more from the respondent's previous ORS.
 _ORS_DETERIORATION = """
-SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id,
+SELECT practice_id, client_id, session_id, NULL::bigint AS episode_id, participant_id,
        jsonb_build_object('ors_total', total, 'previous_ors_total', previous_total,
                           'reliable_change', reliable_change) AS detail,
-       'ors_deterioration:session:' || session_id AS dedup_key
+       'ors_deterioration:session:' || session_id
+           || coalesce(':participant:' || participant_id, '') AS dedup_key
 FROM (
-    SELECT m.practice_id, m.client_id, m.session_id, m.total,
+    SELECT m.practice_id, m.client_id, m.session_id, m.participant_id, m.total,
            p.ors_reliable_change AS reliable_change,
-           lag(m.total) OVER (PARTITION BY m.client_id ORDER BY s.starts_at, s.id)
-               AS previous_total
+           lag(m.total) OVER (
+               PARTITION BY m.client_id, m.participant_id ORDER BY s.starts_at, s.id
+           ) AS previous_total
     FROM cases_outcomeratingscale m
     JOIN cases_therapysession s ON s.id = m.session_id
     JOIN cases_practice p ON p.id = m.practice_id
@@ -534,6 +544,7 @@ WHERE previous_total - total >= reliable_change
 # practice), raised on the episode that reaches N.
 _REPEATED_RUPTURE = """
 SELECT e.practice_id, e.client_id, e.session_id, e.id AS episode_id,
+       NULL::bigint AS participant_id,
        jsonb_build_object('relationship', e.relationship, 'episodes_in_window', counted.n,
                           'window_days', p.repeat_rupture_window_days) AS detail,
        'repeated_rupture:episode:' || e.id AS dedup_key
@@ -552,6 +563,7 @@ WHERE counted.n >= p.repeat_rupture_count {scope}
 # An episode still open, with no repair attempt, longer than the practice allows.
 _UNREPAIRED_EPISODE = """
 SELECT e.practice_id, e.client_id, e.session_id, e.id AS episode_id,
+       NULL::bigint AS participant_id,
        jsonb_build_object('days_open', %(today)s::date - e.detected_on) AS detail,
        'unrepaired_episode:episode:' || e.id AS dedup_key
 FROM ruptures_ruptureepisode e

@@ -24,6 +24,7 @@ from cases.choices import (
     Modality,
     NoteFormat,
     NoteStatus,
+    ParticipantRole,
     Respondent,
     Role,
     Setting,
@@ -34,6 +35,7 @@ from cases.models import (
     Membership,
     NoteAddendum,
     OutcomeRatingScale,
+    Participant,
     PostSessionQuestionnaire,
     Practice,
     ProcessNote,
@@ -138,6 +140,16 @@ class CareTeamMemberFactory(DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     practice = factory.SelfAttribute("client.practice")
     clinician = factory.LazyAttribute(lambda o: member(o.client.practice))
+
+
+class ParticipantFactory(DjangoModelFactory):
+    class Meta:
+        model = Participant
+
+    client = factory.SubFactory(ClientFactory, kind=ClientKind.COUPLE)
+    practice = factory.SelfAttribute("client.practice")
+    label = factory.Sequence(lambda n: f"Partner {n}")
+    role = ParticipantRole.PARTNER
 
 
 class TherapySessionFactory(DjangoModelFactory):

@@ -15,6 +15,7 @@ from cases.models import (
     Client,
     NoteAddendum,
     OutcomeRatingScale,
+    Participant,
     PostSessionQuestionnaire,
     Practice,
     ProcessNote,
@@ -99,6 +100,24 @@ class ClientDischargeSerializer(StrictSerializer):
 
 class CareTeamAddSerializer(StrictSerializer):
     clinician = ScopedPrimaryKeyField(model=User, selector=selectors.colleague_clinicians)
+
+
+class ParticipantSerializer(StrictModelSerializer):
+    """A member of a couple or family client: a display label and a role, nothing else."""
+
+    client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
+
+    class Meta:
+        model = Participant
+        fields = ["id", "client", "label", "role", "created_at"]
+        read_only_fields = ["created_at"]
+        create_only_fields = ["client"]
+
+    def create(self, validated_data: dict[str, Any]) -> Participant:
+        return services.participant_create(user=self.user, **validated_data)
+
+    def update(self, instance: Participant, validated_data: dict[str, Any]) -> Participant:
+        return services.participant_update(participant=instance, user=self.user, **validated_data)
 
 
 class TherapySessionSerializer(StrictModelSerializer):
@@ -220,10 +239,23 @@ class MeasureSerializer(StrictModelSerializer):
     """Items in, scores out: totals and subscales are computed by the database."""
 
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
+    participant = ScopedPrimaryKeyField(
+        model=Participant,
+        selector=selectors.participant_list,
+        required=False,
+        allow_null=True,
+        help_text=(
+            "Who answered, for a couple or family client with participants (required then, "
+            "on the client's side); null otherwise."
+        ),
+    )
 
     class Meta:
-        common_fields = ["id", "session", "client", "recorded_by", "created_at"]
+        common_fields = ["id", "session", "client", "participant", "recorded_by", "created_at"]
         read_only_fields = ["client", "recorded_by", "created_at"]
+        # One measure per session, respondent and participant is the service's and the
+        # database's rule (with its own message); DRF's validator would make them required.
+        validators: list[Any] = []
 
     def create(self, validated_data: dict[str, Any]) -> Any:
         return services.measure_record(

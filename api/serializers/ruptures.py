@@ -182,6 +182,7 @@ class RuptureSignalSerializer(serializers.ModelSerializer):
             "rule",
             "session",
             "episode",
+            "participant",
             "detail",
             "raised_at",
             "status",

@@ -23,7 +23,11 @@ def _session(s: Any) -> dict[str, Any]:
 
 
 def _measure(m: Any, *fields: str) -> dict[str, Any]:
-    return {"session": m.session_id, **{f: getattr(m, f) for f in fields}}
+    return {
+        "session": m.session_id,
+        "participant": m.participant_id,
+        **{f: getattr(m, f) for f in fields},
+    }
 
 
 DATA = {
@@ -61,6 +65,7 @@ DATA = {
         "status": g.status,
         "session": g.session_id,
         "episode": g.episode_id,
+        "participant": g.participant_id,
         "linked_episode": g.linked_episode_id,
         "detail": g.detail,
         "handled_at": g.handled_at,

@@ -23,6 +23,7 @@ from cases.models import (
     CareTeamMember,
     Client,
     OutcomeRatingScale,
+    Participant,
     PostSessionQuestionnaire,
     ProcessNote,
     ProgressNote,
@@ -101,6 +102,26 @@ class ClientViewSet(
         )
         services.care_team_remove(client=client, clinician=clinician, user=caller(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ParticipantViewSet(
+    mixins.ListModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
+    ArchiveMixin,
+    ClinicalViewSet,
+):
+    """The participants of couple and family clients on the caller's care teams: who answers
+    each client-side measure. A display label and a role only; DELETE archives one."""
+
+    queryset = Participant.objects.none()
+    selector = selectors.participant_list
+    serializer_class = serializers.ParticipantSerializer
+    filterset_class = filtersets.ParticipantFilter
+    ordering_fields = ["id", "label"]
+    ordering = ["client_id", "id"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
 
 class TherapySessionViewSet(

@@ -37,7 +37,9 @@ def _fresh_throttles():
 def records_for(client, clinician) -> dict:
     """One of every clinical record, for one client, written straight through factories."""
     from tests.factories import (
+        ClientFactory,
         OutcomeRatingScaleFactory,
+        ParticipantFactory,
         PostSessionQuestionnaireFactory,
         ProcessNoteFactory,
         ProgressNoteFactory,
@@ -53,8 +55,11 @@ def records_for(client, clinician) -> dict:
     empty_session = TherapySessionFactory(client=client, clinician=clinician)
     signed_session = TherapySessionFactory(client=client, clinician=clinician)
     episode = RuptureEpisodeFactory(client=client, created_by=clinician)
+    couple = ClientFactory(practice=client.practice, kind="couple", primary_clinician=clinician)
     return {
         "client": client,
+        "couple": couple,
+        "participant": ParticipantFactory(client=couple),
         "session": session,
         "empty_session": empty_session,
         "note": ProgressNoteFactory(session=session, author=clinician),

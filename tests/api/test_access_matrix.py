@@ -78,6 +78,21 @@ CASES = [
         expect(200),
     ),
     ("DELETE", "/api/v1/clients/{client}/care-team/{clinician}/", None, expect(400)),
+    # --- a clinician's worklist and a client's timeline
+    ("GET", "/api/v1/worklist/", None, expect(200, other=200, foreign=200)),
+    ("GET", "/api/v1/clients/{client}/timeline/", None, expect(200)),
+    ("POST", "/api/v1/clients/{client}/timeline/", lambda w: {}, NOT_OFFERED),
+    # --- participants of couples and families
+    ("GET", "/api/v1/participants/", None, LIST),
+    (
+        "POST",
+        "/api/v1/participants/",
+        lambda w: {"client": w["own"]["couple"].pk, "label": "Partner C", "role": "partner"},
+        CREATE,
+    ),
+    ("GET", "/api/v1/participants/{participant}/", None, expect(200)),
+    ("PATCH", "/api/v1/participants/{participant}/", lambda w: {"label": "Sky"}, expect(200)),
+    ("DELETE", "/api/v1/participants/{participant}/", None, expect(204)),
     # --- sessions
     ("GET", "/api/v1/sessions/", None, LIST),
     (
@@ -383,6 +398,7 @@ LISTS = [path for method, path, _, expected in CASES if method == "GET" and expe
 # The record each list endpoint returns, by key of ``records_for``.
 LIST_RECORD = {
     "/api/v1/clients/": "client",
+    "/api/v1/participants/": "participant",
     "/api/v1/sessions/": "session",
     "/api/v1/progress-notes/": "note",
     "/api/v1/process-notes/": "process_note",

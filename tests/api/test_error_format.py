@@ -668,7 +668,9 @@ def test_second_progress_note_of_a_session_answers_unique(api, records, clinicia
             "/api/v1/measures/srs/",
             SessionRatingScaleFactory,
             dict.fromkeys(["relationship", "goals_and_topics", "approach_or_method", "overall"], 9),
-            "session",
+            # One SRS per session and participant (couples): a rule of two fields, like the
+            # PSQ's session and respondent.
+            "non_field_errors",
         ),
         (
             "/api/v1/measures/psq/",
