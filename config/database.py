@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,50 @@ def database_config(*, embedded: bool, conn_max_age: int = 60) -> dict[str, Any]
             return {}
         url = embedded_database_url()
     return dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
+
+
+class HealthCheckMiddleware:
+    """Django's health check (``conn_health_checks``) costs a ``SELECT 1`` round trip at the
+    start of each request that reuses a connection. A connection the server has ended
+    (``pg_terminate_backend``, a restart, a crash) has its last words or its end waiting on
+    the socket, which a poll sees without a round trip: such a connection is closed here, to
+    be opened afresh by the request's first query, and any other counts as checked. First of
+    the middleware, so after Django's ``request_started`` receiver, which asks for the check;
+    elsewhere (the worker, commands) Django's check runs as before."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        check_open_connections()
+        return self.get_response(request)
+
+
+def check_open_connections() -> None:
+    from django.db import connections
+
+    wrapper: Any  # django-stubs know nothing of the health check's attributes
+    for wrapper in connections.all(initialized_only=True):
+        raw = wrapper.connection
+        if (
+            raw is None
+            or wrapper.vendor != "postgresql"
+            or not wrapper.health_check_enabled
+            or wrapper.health_check_done
+        ):
+            continue
+        if raw.closed or raw.broken or _has_input(raw.fileno()):
+            # On an idle connection anything waiting is the server's goodbye or a notice
+            # nobody will read: a fresh connection is right either way.
+            wrapper.close()
+        else:
+            wrapper.health_check_done = True
+
+
+def _has_input(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def hold() -> None:

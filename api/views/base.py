@@ -6,7 +6,7 @@ from typing import Any, ClassVar, cast
 import pghistory
 from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 
 from api.audit import AccessAuditMixin
@@ -28,9 +28,14 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        # The row changes of this request carry who made them and which request it was
-        # (the token user is known only now, after DRF's authentication).
-        if request.user is not None and request.user.is_authenticated:
+        # The row changes of a write carry who made them and which request it was (the
+        # token user is known only now, after DRF's authentication). Reads have no history
+        # context (settings ``PGHISTORY_MIDDLEWARE_METHODS``).
+        if (
+            request.method not in SAFE_METHODS
+            and request.user is not None
+            and request.user.is_authenticated
+        ):
             pghistory.context(
                 user=request.user.pk, request_id=getattr(request._request, "request_id", "")
             )

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Checks a reused database connection without a round trip (config.database).
+    "config.database.HealthCheckMiddleware",
     "api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the API docs' static files under gunicorn (run collectstatic).
@@ -62,7 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Groups each request's row changes under one history context (django-pghistory); the
+    # Groups each write's row changes under one history context (django-pghistory); the
     # API adds the token-authenticated user and the request id (api.views.base).
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -71,6 +73,10 @@ MIDDLEWARE = [
     # Last, so that it sees the outcome of authentication (django-axes' documentation).
     "axes.middleware.AxesMiddleware",
 ]
+
+# Only writes carry a history context: pghistory's wrapper sees every statement of a request
+# it wraps, so reads would pay for a context they never record.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses locked-out accounts and addresses before a password is checked.
@@ -150,6 +156,14 @@ def cache_config() -> dict[str, str]:
 
 
 CACHES = {"default": cache_config()}
+
+# Known tokens are kept in this cache (api.authentication), so that a request reads only its
+# user's row; every process must share it, or one would miss another's revocations (process
+# memory: development's single server process and tests only). None where the cache is the
+# database's table, which costs the query it would save.
+AUTH_TOKEN_CACHE: str | None = (
+    None if CACHES["default"]["BACKEND"].endswith(".DatabaseCache") else "default"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -4,6 +4,8 @@ performance budget), pinned per endpoint with the queries named."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases import services
 from cases.audit import record_access
@@ -25,10 +27,11 @@ from tests.factories import (
     WorkingAllianceInventoryFactory,
 )
 
-# Every request reads the token with its user, the user's other tokens (expiry sweep by
-# django-rest-knox) and the caller's roles, and last writes its access event (one INSERT, which
-# finds the practice and client of each row listed and chains the event, in the database).
-AUTH = 4
+# Every request reads its user (with the token, on the token's first use; the cache knows the
+# token afterwards, api.authentication) and the caller's roles, and last writes its access
+# event (one INSERT, which finds the practice and client of each row listed and chains the
+# event, in the database).
+AUTH = 3
 
 
 def _sessions(client, clinician, n):
@@ -151,3 +154,69 @@ def test_list_query_count_does_not_grow_with_rows(
 
     assert response.status_code == 200
     assert len(response.json()["results"]) >= min(rows, 50)
+
+
+# Detail and create paths, AUTH included (a real token: its first use reads it with its user,
+# later ones the user alone, the token coming from the cache).
+SESSION = {
+    "starts_at": "2026-11-02T09:00:00+00:00",
+    "duration_minutes": 50,
+    "modality": "individual",
+    "setting": "video",
+}
+
+
+@pytest.mark.django_db
+def test_client_detail_query_count(api_as, client, clinician, django_assert_num_queries):
+    api = api_as(clinician)
+
+    # AUTH, then: the client in the caller's scope; its care team with clinicians.
+    with django_assert_num_queries(AUTH + 2):
+        response = api.get(f"/api/v1/clients/{client.pk}/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_session_detail_query_count(api_as, client, clinician, django_assert_num_queries):
+    session = TherapySessionFactory(client=client, clinician=clinician)
+    api = api_as(clinician)
+
+    # AUTH, then: the session in the caller's scope, joined to its note.
+    with django_assert_num_queries(AUTH + 1):
+        response = api.get(f"/api/v1/sessions/{session.pk}/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_session_create_query_count(api_as, client, clinician, django_assert_num_queries):
+    api = api_as(clinician)
+
+    # AUTH, then: the transaction (a savepoint and its release here, inside the test's
+    # transaction); the key's advisory lock; its record; the client; the caller on its care
+    # team; INSERTs of the session and of the key's record.
+    with django_assert_num_queries(AUTH + 8):
+        response = api.post(
+            "/api/v1/sessions/",
+            {**SESSION, "client": client.pk},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="session-1",
+        )
+
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_a_token_used_again_is_not_read_again(api_as, client, clinician):
+    api = api_as(clinician)
+    url = f"/api/v1/clients/{client.pk}/"
+    assert api.get(url).status_code == 200
+
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+
+    assert response.status_code == 200
+    assert [q["sql"] for q in captured.captured_queries if "knox_authtoken" in q["sql"]] == []
+    # The user's row is still read, so that a deactivated account is refused at once.
+    assert any('FROM "cases_user"' in q["sql"] for q in captured.captured_queries)
