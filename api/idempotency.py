@@ -52,6 +52,19 @@ Selector = Callable[..., QuerySet[Any]]
 Render = Callable[[Any, Request, IdempotencyRecord], Any]
 
 
+# What a key's record says of its request and the record it created (the rest is the key).
+_RECORD_FIELDS = (
+    "method",
+    "path",
+    "request_hash",
+    "status_code",
+    "object_type",
+    "object_id",
+    "client_id",
+    "expires_at",
+)
+
+
 class KeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = KEY_REUSED
@@ -153,7 +166,9 @@ def _idempotent(handler: Handler, render: Render) -> Handler:
             raise exceptions.ValidationError({HEADER: [BAD_KEY]})
         user = caller(request)
         fingerprint = _fingerprint(request)
-        with transaction.atomic():
+        # No savepoint: a failure here fails the whole request, whose transaction (the
+        # access audit's, for a write) is rolled back.
+        with transaction.atomic(savepoint=False):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{user.pk}:{key}"]
@@ -171,20 +186,26 @@ def _idempotent(handler: Handler, render: Render) -> Handler:
             response = handler(view, request, *args, **kwargs)
             if status.is_success(response.status_code):
                 instance = _created(response)
-                # An expired record of this key may still be there until records_expire runs.
-                IdempotencyRecord.objects.update_or_create(
-                    user=user,
-                    key=key,
-                    defaults={
-                        "method": request.method,
-                        "path": request.path[:500],
-                        "request_hash": fingerprint,
-                        "status_code": response.status_code,
-                        "object_type": instance._meta.label,
-                        "object_id": instance.pk,
-                        "client_id": _client_id_of(instance),
-                        "expires_at": now + LIFETIME,
-                    },
+                # One statement; an expired record of this key may still be there until
+                # records_expire runs, and is replaced.
+                IdempotencyRecord.objects.bulk_create(
+                    [
+                        IdempotencyRecord(
+                            user=user,
+                            key=key,
+                            method=request.method or "",
+                            path=request.path[:500],
+                            request_hash=fingerprint,
+                            status_code=response.status_code,
+                            object_type=instance._meta.label,
+                            object_id=instance.pk,
+                            client_id=_client_id_of(instance),
+                            expires_at=now + LIFETIME,
+                        )
+                    ],
+                    update_conflicts=True,
+                    unique_fields=["user", "key"],
+                    update_fields=[*_RECORD_FIELDS, "created_at"],
                 )
             return response
 

@@ -7,7 +7,7 @@ author's alone. Nothing here returns rows of a practice the caller is not an act
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from cases.choices import NoteStatus, Role
 from cases.models import (
@@ -102,6 +102,11 @@ def session_list(*, user: User, client: Client | None = None) -> QuerySet[Therap
     if client is not None:
         sessions = sessions.filter(client=client)
     return sessions
+
+
+def has_progress_note() -> Exists:
+    """An annotation: the session has a progress note (archived or not)."""
+    return Exists(ProgressNote.objects.filter(session=OuterRef("pk")))
 
 
 def progress_note_list(

@@ -59,6 +59,15 @@ def _save(instance: Model, **full_clean_kwargs: Any) -> None:
     instance.save()
 
 
+def _insert(instance: Model, *, loaded: Sequence[str]) -> None:
+    """Insert a new row in one statement. Python checks what it can without the database
+    (each field's validators and choices); the relations named in ``loaded`` were read by the
+    caller, so their existence is not asked again; the check constraints, each mirrored by a
+    field's validators, stay the database's to hold."""
+    instance.full_clean(exclude=list(loaded), validate_unique=False, validate_constraints=False)
+    instance.save(force_insert=True)
+
+
 def _require_member(*, practice: Practice, user: User, role: str) -> None:
     if not Membership.objects.filter(
         practice=practice, user=user, role=role, is_active=True, user__is_active=True
@@ -459,13 +468,22 @@ def _check_participant(
 
 
 def _require_care_team(*, client: Client, clinician: User) -> None:
+    """The clinician is an active clinician of the client's practice and on its care team:
+    one query when so; a second says which it is not."""
+    if CareTeamMember.objects.filter(
+        client=client,
+        clinician=clinician,
+        clinician__is_active=True,
+        clinician__memberships__practice_id=client.practice_id,
+        clinician__memberships__role=Role.CLINICIAN,
+        clinician__memberships__is_active=True,
+    ).exists():
+        return
     _require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
-    if not CareTeamMember.objects.filter(client=client, clinician=clinician).exists():
-        raise PermissionDenied(errors.NOT_IN_CARE_TEAM)
+    raise PermissionDenied(errors.NOT_IN_CARE_TEAM)
 
 
-@transaction.atomic
-def session_create(
+def session_create(  # reads, then one INSERT: atomic as it is
     *,
     client: Client,
     clinician: User,
@@ -490,7 +508,7 @@ def session_create(
         setting=setting,
         attendance=attendance,
     )
-    _save(session, validate_unique=False)
+    _insert(session, loaded=("practice", "client", "clinician"))
     return session
 
 

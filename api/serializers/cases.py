@@ -150,7 +150,8 @@ class TherapySessionSerializer(StrictModelSerializer):
         extra_kwargs = {"duration_minutes": {"min_value": 1, "max_value": 600}}
 
     def get_has_progress_note(self, session: TherapySession) -> bool:
-        return hasattr(session, "progress_note")
+        annotated = getattr(session, "has_note", None)  # lists and lookups (the viewset)
+        return hasattr(session, "progress_note") if annotated is None else annotated
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         client, clinician = attrs.get("client"), attrs.get("clinician")
@@ -161,7 +162,9 @@ class TherapySessionSerializer(StrictModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> TherapySession:
         clinician = validated_data.pop("clinician", None) or self.user
-        return services.session_create(clinician=clinician, **validated_data)
+        session = services.session_create(clinician=clinician, **validated_data)
+        session.has_note = False  # type: ignore[attr-defined]  # just made: no note yet
+        return session
 
     def update(self, instance: TherapySession, validated_data: dict[str, Any]) -> TherapySession:
         return services.session_update(session=instance, **validated_data)

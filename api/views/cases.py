@@ -48,7 +48,16 @@ class ClientViewSet(
     queryset = Client.objects.none()
     selector = selectors.client_list
     prefetch = (
-        Prefetch("care_team_members", queryset=CareTeamMember.objects.select_related("clinician")),
+        Prefetch(
+            "care_team_members",
+            # What PersonSerializer shows of each colleague, and nothing else of their row.
+            queryset=CareTeamMember.objects.select_related("clinician").only(
+                "client_id",
+                "clinician__username",
+                "clinician__first_name",
+                "clinician__last_name",
+            ),
+        ),
     )
     serializer_class = serializers.ClientSerializer
     filterset_class = filtersets.ClientFilter
@@ -134,12 +143,16 @@ class TherapySessionViewSet(
 ):
     queryset = TherapySession.objects.none()
     selector = selectors.session_list
-    related = ("progress_note",)
     serializer_class = serializers.TherapySessionSerializer
     filterset_class = filtersets.TherapySessionFilter
     ordering_fields = ["starts_at", "id"]
     ordering = ["-starts_at", "-id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        # Whether a note exists, probed for the rows of the page only; the note's text is
+        # never read for a list of sessions.
+        return super().get_queryset().annotate(has_note=selectors.has_progress_note())
 
 
 class ProgressNoteViewSet(

@@ -26,9 +26,7 @@ def couple(practice, clinician):
     return ClientFactory(practice=practice, kind="couple", primary_clinician=clinician)
 
 
-def test_a_clinician_names_a_couples_partners_and_each_rates_the_session(
-    api_as, clinician, couple
-):
+def test_a_clinician_names_a_couples_partners_and_each_rates_the_session(api_as, clinician, couple):
     api = api_as(clinician)
     partners = [
         api.post(

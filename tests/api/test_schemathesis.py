@@ -294,6 +294,9 @@ def clinical_world(
         primary_clinician=clinician,
     )
     case_services.client_discharge(client=discharged, discharge_date=today - dt.timedelta(days=5))
+    partner = case_services.participant_create(
+        client=discharged, label="Jo", role="partner", user=clinician
+    )
     case_services.care_team_add(client=client, clinician=other_clinician)
     other_session = new_session(4, for_client=other_client, clinician=other_clinician)
     foreign_session = new_session(4, for_client=foreign_client, clinician=foreign_clinician)
@@ -309,6 +312,7 @@ def clinical_world(
         "sessions": [*sessions, other_session.pk, foreign_session.pk],
         "progress-notes": [draft.pk, signed.pk],
         "process-notes": [process_note.pk],
+        "participants": [partner.pk],
         "measures/srs": [srs_first.pk, srs_second.pk],
         "measures/ors": [ors.pk],
         "measures/psq": [psq.pk],
@@ -324,6 +328,7 @@ def clinical_world(
         "client": [client.pk, discharged.pk, other_client.pk],
         "session": [*sessions, other_session.pk],
         "episode": [open_episode.pk, repairing.pk, closed.pk],
+        "participant": [partner.pk],
         "practice": [practice.pk],
         "clinician": people,
         "primary_clinician": people,
@@ -342,6 +347,7 @@ def clinical_world(
         supervisor=supervisor,
         client=client,
         discharged=discharged,
+        partner=partner,
         session=session,
         spare=spare,
         draft=draft,
@@ -450,6 +456,11 @@ REALISTIC: dict[str, Callable[[SimpleNamespace], tuple[dict[str, int], Any]]] = 
         {"id": r.signed.pk},
         {"reason": "Correction", "text": "The sister is older, not younger."},
     ),
+    "POST /api/v1/participants/": lambda r: (
+        {},
+        {"client": r.discharged.pk, "label": "Sam", "role": "partner"},
+    ),
+    "PATCH /api/v1/participants/{id}/": lambda r: ({"id": r.partner.pk}, {"label": "Jo R."}),
     "POST /api/v1/process-notes/": lambda r: (
         {},
         {"session": r.spare.pk, "text": "Felt shut out when she changed the subject."},

@@ -310,9 +310,7 @@ def test_the_therapists_side_names_no_participant(couple, partners, clinician, r
         )
 
 
-def test_a_participant_of_another_client_is_refused(
-    couple, partners, clinician, practice, refused
-):
+def test_a_participant_of_another_client_is_refused(couple, partners, clinician, practice, refused):
     other_couple = services.client_create(
         practice=practice,
         kind=ClientKind.FAMILY,
@@ -378,9 +376,7 @@ def test_both_partners_can_raise_a_signal_for_one_session(couple, partners, clin
         _srs(session, clinician, "20", participant)  # below the cutoff: an alert each
 
     signals = RuptureSignal.objects.filter(client=couple, rule=SignalRule.SRS_ALERT)
-    assert sorted(signals.values_list("participant", flat=True)) == sorted(
-        p.pk for p in partners
-    )
+    assert sorted(signals.values_list("participant", flat=True)) == sorted(p.pk for p in partners)
     assert {s.session_id for s in signals} == {session.pk}
 
 
