@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -46,3 +48,33 @@ def run_worker_once() -> None:
         timeout=120,
     )
     assert worker.returncode == 0, worker.stderr  # noqa: S101
+
+
+def backend_pid() -> int:
+    """The PostgreSQL backend of this thread's connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def wait_until_blocked(
+    waiter: Callable[[], int | None],
+    *,
+    unless: Callable[[], bool] = lambda: False,
+    timeout: float = 20,
+) -> bool:
+    """Poll until the backend ``waiter()`` names waits on a lock held by this connection's
+    backend (``pg_blocking_pids``), or ``unless()`` (the other finished without waiting);
+    False when ``timeout`` seconds pass first. For tests that hold a lock and must know the
+    other transaction has reached it, without a fixed wait."""
+    holder = backend_pid()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not unless():
+        pid = waiter()
+        if pid is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [holder, pid])
+                if cursor.fetchone()[0]:
+                    return True
+        time.sleep(0.01)
+    return unless()

@@ -68,7 +68,7 @@ from ruptures.choices import EpisodeStatus, SignalRule
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 from ruptures.services import repair_attempt_record, signals_derive
 from tests.api.conftest import client_for
-from tests.databases import current_database_url
+from tests.databases import backend_pid, current_database_url, wait_until_blocked
 from tests.factories import (
     PracticeFactory,
     RuptureEpisodeFactory,
@@ -794,7 +794,8 @@ def test_two_measures_of_one_client_recorded_at_once_still_raise_their_signal(cl
         )
         for day in (3, 10)
     )
-    first_recorded, second_committed = threading.Event(), threading.Event()
+    first_recorded = threading.Event()
+    second_backend: list[int] = []
     failures: list[BaseException] = []
 
     def record(session: TherapySession, score: float) -> None:
@@ -813,7 +814,8 @@ def test_two_measures_of_one_client_recorded_at_once_still_raise_their_signal(cl
             with transaction.atomic():
                 record(earlier, 10.0)
                 first_recorded.set()
-                second_committed.wait(timeout=20)
+                # Commit once the second is queued behind this transaction's lock.
+                assert wait_until_blocked(lambda: second_backend[0] if second_backend else None)
         except BaseException as error:
             failures.append(error)
         finally:
@@ -823,11 +825,11 @@ def test_two_measures_of_one_client_recorded_at_once_still_raise_their_signal(cl
     def second() -> None:  # the later session, 38: a drop of 2, still above the cutoff
         try:
             first_recorded.wait(timeout=20)
+            second_backend.append(backend_pid())
             record(later, 9.5)
         except BaseException as error:
             failures.append(error)
         finally:
-            second_committed.set()
             connection.close()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -848,7 +850,8 @@ def test_two_measures_of_one_client_recorded_at_once_still_raise_their_signal(cl
 @pytest.mark.django_db(transaction=True)
 def test_a_repair_attempt_and_another_write_of_the_practice_do_not_deadlock(client, clinician):
     episode = RuptureEpisodeFactory(client=client, created_by=clinician)
-    practice_locked, other_recorded = threading.Event(), threading.Event()
+    practice_locked, other_done = threading.Event(), threading.Event()
+    other_backend: list[int] = []
     failures: list[BaseException] = []
 
     def repair() -> None:  # POST /repair-attempts/: the write, its access event, COMMIT
@@ -863,7 +866,10 @@ def test_a_repair_attempt_and_another_write_of_the_practice_do_not_deadlock(clie
                     resolution_rating=3,
                 )
                 practice_locked.set()
-                other_recorded.wait(timeout=20)
+                # Go on once the other write waits on this transaction (or has finished).
+                wait_until_blocked(
+                    lambda: other_backend[0] if other_backend else None, unless=other_done.is_set
+                )
                 record_access(
                     user_id=clinician.pk,
                     action="create",
@@ -881,6 +887,7 @@ def test_a_repair_attempt_and_another_write_of_the_practice_do_not_deadlock(clie
         try:
             with transaction.atomic():
                 practice_locked.wait(timeout=20)
+                other_backend.append(backend_pid())
                 session = services.session_create(
                     client=client,
                     clinician=clinician,
@@ -896,11 +903,10 @@ def test_a_repair_attempt_and_another_write_of_the_practice_do_not_deadlock(clie
                     model=TherapySession,
                     record_ids=[session.pk],
                 )
-                other_recorded.set()
         except DatabaseError as error:
             failures.append(error)
         finally:
-            other_recorded.set()
+            other_done.set()
             connection.close()
 
     threads = [threading.Thread(target=repair), threading.Thread(target=other_write)]
