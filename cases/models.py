@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -32,6 +31,7 @@ from cases.choices import (
     Role,
     Setting,
 )
+from cases.history import track_history
 from cases.validators import (
     NOTE_TEXT_MAX_LENGTH,
     PARTICIPANT_LABEL_MAX_LENGTH,
@@ -56,7 +56,7 @@ class User(AbstractUser):
         db_table = "cases_user"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class Practice(models.Model):
     """The tenant. Its settings tune trends, signals and retention."""
 
@@ -163,7 +163,7 @@ class Practice(models.Model):
         return self.name
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class Membership(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -186,7 +186,7 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} in {self.practice}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class SupervisionAssignment(models.Model):
     practice = models.ForeignKey(
         Practice, on_delete=models.CASCADE, related_name="supervision_assignments"
@@ -213,7 +213,7 @@ class SupervisionAssignment(models.Model):
         return f"{self.supervisor} supervises {self.clinician}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class Client(models.Model):
     """The unit of care. Identifying fields never leave through trends; ``code`` is the
     pseudonym used wherever a record must be referred to without naming anyone."""
@@ -296,7 +296,7 @@ class Client(models.Model):
         return self.code
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class CareTeamMember(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="care_team_members")
@@ -317,7 +317,7 @@ class CareTeamMember(models.Model):
         return f"{self.clinician} on the care team of {self.client}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class Participant(models.Model):
     """One member of a couple or family client as the record names them: a display label the
     clinician chooses ("Partner A", "Mum") and a role, nothing else. Client-side measures say
@@ -378,7 +378,7 @@ _OLD_SESSION = ", ".join(f"OLD.{column}" for column in SIGNED_SESSION_COLUMNS)
 _NEW_SESSION = ", ".join(f"NEW.{column}" for column in SIGNED_SESSION_COLUMNS)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class TherapySession(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
@@ -491,7 +491,7 @@ _OLD_ROW = ", ".join(f"OLD.{column}" for column in SIGNED_NOTE_COLUMNS)
 _NEW_ROW = ", ".join(f"NEW.{column}" for column in SIGNED_NOTE_COLUMNS)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class ProgressNote(models.Model):
     """The clinical record of one session. Signed notes are immutable; corrections are addenda."""
 
@@ -572,7 +572,7 @@ class ProgressNote(models.Model):
         return self.status == NoteStatus.SIGNED
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class NoteAddendum(models.Model):
     """A correction or addition to a signed note: append-only, in the database too."""
 
@@ -603,7 +603,7 @@ class NoteAddendum(models.Model):
         return f"Addendum {self.pk} to note {self.note_id}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class ProcessNote(models.Model):
     """A psychotherapy note (45 CFR 164.501): its author's alone, kept apart from the record."""
 
@@ -706,9 +706,7 @@ WAI_SUBSCALES = {
 }
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["total"]
-)
+@track_history(exclude=["total"])
 class SessionRatingScale(SessionMeasure):
     """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
 
@@ -739,9 +737,7 @@ class SessionRatingScale(SessionMeasure):
         return super().__str__()
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["total"]
-)
+@track_history(exclude=["total"])
 class OutcomeRatingScale(SessionMeasure):
     """ORS, start of session: four 0–10 items, total 0–40; clinical cutoff 25."""
 
@@ -778,7 +774,7 @@ class OutcomeRatingScale(SessionMeasure):
         return self.total < self.CLINICAL_CUTOFF
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class PostSessionQuestionnaire(SessionMeasure):
     """PSQ rupture items from the client or the therapist."""
 
@@ -825,12 +821,7 @@ class PostSessionQuestionnaire(SessionMeasure):
         return super().__str__()
 
 
-@pghistory.track(
-    pghistory.InsertEvent(),
-    pghistory.UpdateEvent(),
-    pghistory.DeleteEvent(),
-    exclude=["task", "bond", "goal", "total"],
-)
+@track_history(exclude=["task", "bond", "goal", "total"])
 class WorkingAllianceInventory(SessionMeasure):
     """WAI-SR: twelve 1–5 items; task, bond and goal subscales, each the sum of four items."""
 

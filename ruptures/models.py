@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -10,6 +9,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 
+from cases.history import track_history
 from cases.models import Client, Participant, Practice, TherapySession
 from cases.validators import OBSERVATION_MAX_LENGTH, REASON_MAX_LENGTH
 from ruptures.choices import (
@@ -96,7 +96,7 @@ def _marker_schemes_sql() -> str:
     )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class RuptureEpisode(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_episodes")
@@ -273,7 +273,7 @@ class RuptureEpisode(models.Model):
         return self.status in CLOSED_STATUSES
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class RepairAttempt(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     episode = models.ForeignKey(
@@ -338,7 +338,7 @@ class RepairAttempt(models.Model):
         return f"Repair attempt {self.pk} on episode {self.episode_id}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_history()
 class RuptureSignal(models.Model):
     """A possible rupture someone may be missing, derived by the server from measures and
     episodes. ``dedup_key`` makes derivation idempotent: the same evidence raises one signal."""

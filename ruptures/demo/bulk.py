@@ -6,9 +6,24 @@ row; instead the tables are locked against other writers for the (single) seedin
 transaction, ids are counted up from one ``nextval`` in Python, and each sequence is moved
 past the last id at the end.
 
-PostgreSQL's side of a COPY (foreign-key checks, indexes) costs about as much as generating
-the rows in Python, so the two overlap: a writer thread copies one batch while the caller
-generates the next. At most two batches are held at once, so memory stays flat.
+PostgreSQL's side of a COPY (foreign-key checks, indexes) costs more than generating the rows
+in Python, so the two overlap: a writer thread copies one batch while the caller generates the
+next. At most two batches are held at once, so memory stays flat.
+
+Foreign keys are checked one of two ways:
+
+- Row by row as rows arrive (the default). Each table is analysed right after its first COPY,
+  before any table that points at it is copied: a foreign-key check is a query PostgreSQL
+  plans and keeps for the session, and planned against a table never analysed, the composite
+  same-practice keys picked the ``practice_id`` index and filtered on ``id``, so each row
+  checked walked every row loaded before it.
+- At the end, in one query per key (``check_foreign_keys_at_end``): the tables' foreign keys
+  are dropped for the load and added back once the tables are analysed, which checks every
+  row with a join instead of a lookup a row. This takes an exclusive lock on the tables and
+  on those they point at (users, practices) until the seed commits, so the seed asks for it
+  only when the demo practice is alone in the database. It halves the COPY's time.
+
+Either way the transaction holds the rule: nothing commits unless every key holds.
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ class Table:
         self.copy_sql = f"COPY {self.name} ({columns}) FROM STDIN"
         self.rows: list[Row] = []
         self.written = 0
+        self.analyzed = False
         self._next_id = 0
         self._last_id = 0
 
@@ -57,7 +73,7 @@ class Table:
 
 class Loader:
     """Buffers rows per table and writes them with COPY, parents before children, so the
-    foreign keys (the composite same-practice ones included) are checked as rows arrive.
+    foreign keys (the composite same-practice ones included) can be checked as rows arrive.
 
     Use as a context manager around ``begin()`` … ``finish()`` so the writer thread is
     stopped whatever happens."""
@@ -69,6 +85,8 @@ class Loader:
         self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._writer: threading.Thread | None = None
+        self._foreign_keys: list[tuple[str, str, str]] = []
+        self._analyze_first_copy = True
 
     def __enter__(self) -> Loader:
         return self
@@ -77,9 +95,11 @@ class Loader:
         # Leaving on an error: stop the writer but let the original error through.
         self._stop(raise_error=exc_type is None)
 
-    def begin(self) -> None:
+    def begin(self, *, check_foreign_keys_at_end: bool = False) -> None:
         """Lock the tables against other writers, reserve the start of each id range and
-        start the writer. Must run inside the seeding transaction; the locks end with it."""
+        start the writer. Must run inside the seeding transaction; the locks end with it.
+        With ``check_foreign_keys_at_end``, the caller must call ``check_foreign_keys()``
+        after ``finish()`` (see the module's docstring)."""
         connection.ensure_connection()
         self._raw = connection.connection
         with connection.cursor() as cursor:
@@ -93,6 +113,9 @@ class Loader:
             for table in self.tables:
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table.name])
                 table.start_ids(cursor.fetchone()[0])
+            if check_foreign_keys_at_end:
+                self._foreign_keys = self._drop_foreign_keys(cursor)
+                self._analyze_first_copy = False
         # The thread uses the raw psycopg connection only, and only while the caller is
         # generating rows, so the two never talk to the database at the same time.
         self._writer = threading.Thread(target=self._write, name="seed-demo-copy", daemon=True)
@@ -132,6 +155,28 @@ class Loader:
                         [table.name, table.last_id],
                     )
 
+    def check_foreign_keys(self) -> None:
+        """Add back the foreign keys dropped by ``begin``, each checking every row in one
+        query. Run it once the tables are analysed, so those queries are planned as joins."""
+        with connection.cursor() as cursor:
+            for table, name, definition in self._foreign_keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        self._foreign_keys = []
+
+    def _drop_foreign_keys(self, cursor: Any) -> list[tuple[str, str, str]]:
+        # Names and definitions as PostgreSQL prints them, so they come back exactly as the
+        # migrations made them (deferrable ones included).
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+            "ORDER BY conrelid::regclass::text, conname",
+            [[table.name for table in self.tables]],
+        )
+        foreign_keys: list[tuple[str, str, str]] = cursor.fetchall()
+        for table, name, _ in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        return foreign_keys
+
     def _put(self, batch: Batch | None) -> None:
         while True:
             self._raise_writer_error()
@@ -170,6 +215,10 @@ class Loader:
                         with cursor.copy(table.copy_sql) as copy:
                             for row in rows:
                                 copy.write_row(row)
+                        if self._analyze_first_copy and not table.analyzed:
+                            # Before its children's foreign keys are checked (module doc).
+                            cursor.execute(f"ANALYZE {table.name}")
+                            table.analyzed = True
             except BaseException as error:  # handed to the caller's thread and re-raised
                 self._error = error
                 return

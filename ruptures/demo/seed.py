@@ -2,6 +2,11 @@
 
 Everything happens in one transaction: an interrupted run leaves nothing behind, and a
 ``--reset`` either replaces the demo practice or leaves the old one as it was.
+
+The demo's rows have no insert history: inside that transaction the history triggers skip the
+seed's inserts (``cases.history.demo_seeding``). Its updates are recorded as any others (the
+signal history below back-dates every signal and marks most handled: one "update" event a
+signal), and so is whatever anyone changes afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from cases.history import demo_seeding
 from cases.models import Practice
 from ruptures.demo.bulk import Loader
 from ruptures.demo.clinical import ClientGenerator, Context
@@ -82,7 +88,8 @@ def seed_demo(
                 return SeedResult(practice=existing, created=False)
             with _timed(phases, "reset"):
                 delete_practice(existing)
-        result = _build(scale=scale, seed=seed, today=today, progress=progress, phases=phases)
+        with demo_seeding():
+            result = _build(scale=scale, seed=seed, today=today, progress=progress, phases=phases)
     result.seconds = time.monotonic() - started
     return result
 
@@ -106,8 +113,11 @@ def _build(
             rng=rng, clinicians=plan.clinicians, supervisors=plan.supervisors, since=since
         )
     tables = Tables()
+    # Alone in the database, nobody else is kept waiting by the locks that checking the
+    # foreign keys at the end takes (ruptures.demo.bulk).
+    alone = not Practice.objects.exclude(pk=staff.practice.pk).exists()
     with _timed(phases, "clinical records (generate + COPY)"), Loader(tables.in_order()) as loader:
-        loader.begin()
+        loader.begin(check_foreign_keys_at_end=alone)
         context = Context(
             practice_id=staff.practice.pk,
             tz=tz,
@@ -140,12 +150,16 @@ def _build(
             loader.finish()
 
     with _timed(phases, "statistics"), connection.cursor() as cursor:
-        # Fresh statistics before the set-based signal queries plan their joins; ANALYZE
-        # sees this transaction's own rows.
+        # Fresh statistics before the foreign keys and the set-based signal queries plan
+        # their joins; ANALYZE sees this transaction's own rows.
         for table in loader.tables:
             cursor.execute(f"ANALYZE {table.name}")
+    with _timed(phases, "foreign keys"):
+        loader.check_foreign_keys()
     with _timed(phases, "signals"):
         signals = signals_derive(practice=staff.practice, today=today)
+        # Recorded (one "update" event a signal): the setting only ever skips inserts, so it
+        # can never hide a change to a row that existed before the seed.
         give_signals_history(practice_id=staff.practice.pk, now=now)
     with connection.cursor() as cursor:
         # Foreign-key checks plan their lookups from these statistics; stale ones (an empty

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 from statistics import median
 
+import pghistory.models
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Model
+from django.utils import timezone
 
-from cases.choices import Attendance, ClientKind, NoteStatus, Respondent, Role
+from cases.choices import (
+    Attendance,
+    ClientKind,
+    ClientStatus,
+    Modality,
+    NoteStatus,
+    Respondent,
+    Role,
+    Setting,
+)
 from cases.models import (
     CareTeamMember,
     Client,
@@ -23,9 +36,11 @@ from cases.models import (
     SessionRatingScale,
     SupervisionAssignment,
     TherapySession,
+    TherapySessionEvent,  # type: ignore[attr-defined]
     User,
     WorkingAllianceInventory,
 )
+from cases.services import session_create
 from ruptures.choices import (
     RELATIONAL_MOVES,
     RRS_STRATEGIES,
@@ -35,7 +50,12 @@ from ruptures.choices import (
     SignalRule,
 )
 from ruptures.demo import DEMO_PASSWORD, DEMO_PRACTICE_SLUG
-from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+from ruptures.models import (
+    RepairAttempt,
+    RuptureEpisode,
+    RuptureSignal,
+    RuptureSignalEvent,  # type: ignore[attr-defined]
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +192,29 @@ def test_seed_demo_refuses_usernames_that_belong_to_someone_else() -> None:
 
     assert not Practice.objects.filter(slug=DEMO_PRACTICE_SLUG).exists()
     assert not User.objects.get(username="ellen.brooks").check_password(DEMO_PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_records_no_insert_history_and_later_writes_are_recorded() -> None:
+    # Transactional: the seed's transaction commits, as it does from the command line.
+    seed("--scale", "0.1")
+
+    history = [model for model in apps.get_models() if issubclass(model, pghistory.models.Event)]
+    assert TherapySessionEvent in history
+    for model in history:
+        assert not model.objects.filter(pgh_label="insert").exists(), model.__name__
+    # Updates are recorded as ever: the seed back-dates and handles the signals it raised.
+    assert RuptureSignalEvent.objects.filter(pgh_label="update").exists()
+
+    # The same connection, after the seed: a write through a service is recorded.
+    client = Client.objects.filter(kind=ClientKind.INDIVIDUAL, status=ClientStatus.ACTIVE).first()
+    assert client is not None
+    session = session_create(
+        client=client,
+        clinician=client.primary_clinician,
+        starts_at=timezone.now() + dt.timedelta(days=3),
+        duration_minutes=50,
+        modality=Modality.INDIVIDUAL,
+        setting=Setting.IN_PERSON,
+    )
+    assert TherapySessionEvent.objects.filter(pgh_obj_id=session.pk, pgh_label="insert").exists()
