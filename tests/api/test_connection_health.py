@@ -22,7 +22,7 @@ from knox.models import get_token_model
 
 from cases.models import Client, User
 from config.database import HealthCheckMiddleware
-from tests.databases import current_database_url
+from tests.databases import backend_pid, current_database_url
 from tests.factories import PASSWORD
 from tests.test_faults import BASE_DIR, BIN, free_port, server_environment
 
@@ -42,12 +42,6 @@ def end_backends(*pids: int) -> None:
         ).fetchone():
             assert time.monotonic() < deadline, "the backends did not end"
             time.sleep(0.05)
-
-
-def backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 # --- In process ---------------------------------------------------------------------------------
