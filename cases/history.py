@@ -3,7 +3,7 @@
 Every insert, update and delete of a tracked table is recorded by PostgreSQL triggers, raw SQL
 and bulk writes included. One exception: the rows the demo seed (``manage.py seed_demo``)
 writes have no insert event. At the reference scale the seed loads a few million rows; an
-event per row roughly doubled its time and its disk, and recorded nothing anyone did. The
+event per row doubled the time of loading them, and recorded nothing anyone did. The
 seed says so with a setting local to its own transaction (``demo_seeding``), which the insert
 triggers' condition reads; every other write, before or after the seed on the same
 connection, is recorded as always. Updates and deletes are recorded whoever makes them.

@@ -10,6 +10,7 @@ import pghistory.models
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection
 from django.db.models import Count, Model
 from django.utils import timezone
 
@@ -36,7 +37,6 @@ from cases.models import (
     SessionRatingScale,
     SupervisionAssignment,
     TherapySession,
-    TherapySessionEvent,  # type: ignore[attr-defined]
     User,
     WorkingAllianceInventory,
 )
@@ -50,12 +50,8 @@ from ruptures.choices import (
     SignalRule,
 )
 from ruptures.demo import DEMO_PASSWORD, DEMO_PRACTICE_SLUG
-from ruptures.models import (
-    RepairAttempt,
-    RuptureEpisode,
-    RuptureSignal,
-    RuptureSignalEvent,  # type: ignore[attr-defined]
-)
+from ruptures.demo.bulk import Loader, Table
+from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 pytestmark = pytest.mark.django_db
 
@@ -196,15 +192,21 @@ def test_seed_demo_refuses_usernames_that_belong_to_someone_else() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_records_no_insert_history_and_later_writes_are_recorded() -> None:
+    foreign_keys = _foreign_keys()
     # Transactional: the seed's transaction commits, as it does from the command line.
     seed("--scale", "0.1")
 
+    # Alone in the database, the seed checked the foreign keys at the end: all are back.
+    assert _foreign_keys() == foreign_keys
+
     history = [model for model in apps.get_models() if issubclass(model, pghistory.models.Event)]
-    assert TherapySessionEvent in history
+    session_history = apps.get_model("cases", "TherapySessionEvent")
+    assert session_history in history
     for model in history:
         assert not model.objects.filter(pgh_label="insert").exists(), model.__name__
     # Updates are recorded as ever: the seed back-dates and handles the signals it raised.
-    assert RuptureSignalEvent.objects.filter(pgh_label="update").exists()
+    signal_history = apps.get_model("ruptures", "RuptureSignalEvent")
+    assert signal_history.objects.filter(pgh_label="update").exists()
 
     # The same connection, after the seed: a write through a service is recorded.
     client = Client.objects.filter(kind=ClientKind.INDIVIDUAL, status=ClientStatus.ACTIVE).first()
@@ -217,4 +219,27 @@ def test_seed_demo_records_no_insert_history_and_later_writes_are_recorded() -> 
         modality=Modality.INDIVIDUAL,
         setting=Setting.IN_PERSON,
     )
-    assert TherapySessionEvent.objects.filter(pgh_obj_id=session.pk, pgh_label="insert").exists()
+    assert session_history.objects.filter(pgh_obj_id=session.pk, pgh_label="insert").exists()
+
+
+def _foreign_keys() -> list[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+def test_foreign_keys_checked_at_the_end_still_refuse_a_bad_row(practice, clinician) -> None:
+    table = Table(CareTeamMember, ("practice", "client", "clinician", "added_at"))
+    missing_client = 10**9
+    with Loader([table]) as loader:
+        loader.begin(check_foreign_keys_at_end=True)
+        loader.add(
+            table, (table.new_id(), practice.pk, missing_client, clinician.pk, timezone.now())
+        )
+        loader.finish()
+
+    with pytest.raises(IntegrityError):
+        loader.check_foreign_keys()
