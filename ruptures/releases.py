@@ -31,13 +31,16 @@ from decimal import Decimal
 from importlib.metadata import version
 from typing import Any, cast
 
-import opendp.prelude as dp
 import polars as pl
 from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
+from opendp import measurements, measures
 from opendp.accuracy import summarize_polars_measurement
-from opendp.context import _translate_measure_distance
+from opendp.context import Context, _translate_measure_distance, loss_of, unit_of
+from opendp.extras.polars import DPExpr, Margin, dp_len
+from opendp.mod import Measurement as DPMeasurement
+from opendp.mod import enable_features
 
 from cases.choices import Modality, Role
 from cases.models import Membership, Practice, TherapySession
@@ -53,7 +56,7 @@ from ruptures.choices import (
 )
 from ruptures.models import PrivacySpend, RuptureEpisode, TrendRelease
 
-dp.enable_features("contrib")
+enable_features("contrib")
 
 DELTA = 1e-6  # the δ of the (ε, δ) guarantee: far below one over any practice's clients
 MAX_BACKFILL_MONTHS = 36
@@ -198,7 +201,9 @@ def rho_of(epsilon: float, delta: float = DELTA) -> float:
     """The zCDP ρ whose (ε, δ)-DP guarantee is the practice's ε at ``DELTA`` (OpenDP's
     conversion)."""
     rho = _translate_measure_distance(
-        (epsilon, delta), dp.approximate(dp.max_divergence()), dp.zero_concentrated_divergence()
+        (epsilon, delta),
+        measures.approximate(measures.max_divergence()),
+        measures.zero_concentrated_divergence(),
     )
     return float(cast(float, rho))
 
@@ -499,11 +504,11 @@ def measure(
     ):
         measurements = list(group)
         frame_rho = rho * sum(m.weight for m in measurements) / total_weight
-        margins = [dp.polars.Margin(by=list(m.by), max_length=10_000_000) for m in measurements]
-        context = dp.Context.compositor(
+        margins = [Margin(by=list(m.by), max_length=10_000_000) for m in measurements]
+        context = Context.compositor(
             data=frames[frame].lazy(),
-            privacy_unit=dp.unit_of(contributions=1, identifier="client_id"),
-            privacy_loss=dp.loss_of(rho=frame_rho),
+            privacy_unit=unit_of(contributions=1, identifier="client_id"),
+            privacy_loss=loss_of(rho=frame_rho),
             split_by_weights=[m.weight for m in measurements],
             margins=margins,
         )
@@ -515,16 +520,16 @@ def measure(
 
 
 def _measure_one(
-    context: dp.Context, m: Measurement, *, keys: dict[str, list[str]], rho: float
+    context: Context, m: Measurement, *, keys: dict[str, list[str]], rho: float
 ) -> Measured:
     query = context.query().truncate_per_group(FRAME_BOUND[m.frame])
     if m.per_group is not None:
         query = query.truncate_per_group(m.per_group, by=list(m.by))
-    aggregates = [dp.len(signed=True)]
+    aggregates = [dp_len(signed=True)]
     for column in m.sums:
         low, high = SUM_RANGES[column]
         centre = sum_centre(column)
-        centred = dp.polars.DPExpr(pl.col(column) - centre)
+        centred = DPExpr(pl.col(column) - centre)
         aggregates.append(centred.sum((low - centre, high - centre)).alias(column))
     if m.by:
         key_frame = pl.LazyFrame({m.by[0]: keys[_key_name(m, m.by[0])]})
@@ -543,7 +548,7 @@ def _measure_one(
     return Measured(m.name, m.by, rho, scales, _sorted(cells, m.by))
 
 
-def _calibrated(context: dp.Context, plan: pl.LazyFrame, rho: float) -> dp.Measurement:
+def _calibrated(context: Context, plan: pl.LazyFrame, rho: float) -> DPMeasurement:
     """The measurement of ``plan`` with the least noise that spends no more than ``rho``.
 
     ``LazyFrameQuery.resolve`` finds the noise scale by bisection, hundreds of privacy-map
@@ -552,8 +557,8 @@ def _calibrated(context: dp.Context, plan: pl.LazyFrame, rho: float) -> dp.Measu
     own check then confirms it, nudging the scale up in the rare case rounding needs it."""
     accountant = context.accountant
 
-    def make(scale: float) -> dp.Measurement:
-        return dp.m.make_private_lazyframe(
+    def make(scale: float) -> DPMeasurement:
+        return measurements.make_private_lazyframe(
             input_domain=accountant.input_domain,
             input_metric=accountant.input_metric,
             output_measure=accountant.output_measure,
