@@ -6,6 +6,7 @@ from urllib.parse import parse_qs
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, transaction
+from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 
@@ -73,3 +74,43 @@ class CursorPagination(pagination.CursorPagination):
                 )
             return size
         return self.page_size
+
+
+class KeysFirstCursorPagination(CursorPagination):
+    """Cursor pagination for lists whose scoping joins many rows: the page's keys are found
+    first, from the index columns alone, and only the page's rows are read whole.
+
+    A clinician's session list is the live sessions of every client on their care teams in
+    time order. PostgreSQL finds each client's sessions in page order from one index
+    (``session_client_time``, which carries ``archived_at``) and keeps the top of the page
+    with a bounded heap; the rows of the page, and whatever the view annotates on them, are
+    then read by primary key. Reading the rows whole before the top of the page is known
+    read every session of the caseload. The row query repeats the list's scoping, so a key
+    can only ever bring back a row the caller may read."""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        return super().paginate_queryset(_KeysFirst(queryset), request, view)
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> Any:
+        if isinstance(queryset, _KeysFirst):
+            queryset = queryset.queryset
+        return super().get_ordering(request, queryset, view)
+
+
+class _KeysFirst:
+    """What DRF's cursor pagination does to a queryset (order, filter by the cursor's
+    position, slice), with the slice read in two steps: the keys, then their rows."""
+
+    def __init__(self, queryset: QuerySet[Any]) -> None:
+        self.queryset = queryset
+
+    def order_by(self, *fields: str) -> _KeysFirst:
+        return _KeysFirst(self.queryset.order_by(*fields))
+
+    def filter(self, **conditions: Any) -> _KeysFirst:
+        return _KeysFirst(self.queryset.filter(**conditions))
+
+    def __getitem__(self, page: slice) -> list[Any]:
+        keys = self.queryset.values("pk")[page]
+        # One statement: the keys are a subquery of the row query.
+        return list(self.queryset.filter(pk__in=keys))

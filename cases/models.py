@@ -271,7 +271,16 @@ class Client(models.Model):
             ),
             models.CheckConstraint(condition=Q(name__regex=r"\S"), name="client_name_not_blank"),
         ]
-        indexes = [models.Index(fields=["practice", "status"], name="client_practice_status")]
+        indexes = [
+            models.Index(fields=["practice", "status"], name="client_practice_status"),
+            # Scoping by care team checks each of a caseload's clients from this index alone.
+            models.Index(
+                fields=["id"],
+                include=["practice"],
+                condition=Q(archived_at__isnull=True),
+                name="client_live_practice",
+            ),
+        ]
         triggers = [
             # A couple or family keeps its kind while it has participants (they are its
             # respondents); the service says so first.
@@ -421,7 +430,13 @@ class TherapySession(models.Model):
         ]
         indexes = [
             # Lists: a client's sessions, a clinician's diary; trends: a practice by month.
-            models.Index(fields=["client", "-starts_at", "-id"], name="session_client_time"),
+            # ``archived_at`` rides along so a caseload's live sessions are found in page
+            # order from this index alone (api.pagination.PageKeysFirst).
+            models.Index(
+                fields=["client", "-starts_at", "-id"],
+                include=["archived_at"],
+                name="session_client_time",
+            ),
             models.Index(fields=["clinician", "-starts_at", "-id"], name="session_clinician_time"),
             models.Index(
                 fields=["practice", "starts_at"],

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from api import filtersets
 from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
 from api.idempotency import idempotent
+from api.pagination import KeysFirstCursorPagination
 from api.permissions import caller
 from api.serializers import cases as serializers
 from api.views.base import ClinicalViewSet
@@ -147,6 +148,7 @@ class TherapySessionViewSet(
     filterset_class = filtersets.TherapySessionFilter
     ordering_fields = ["starts_at", "id"]
     ordering = ["-starts_at", "-id"]
+    pagination_class = KeysFirstCursorPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
