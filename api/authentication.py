@@ -4,9 +4,10 @@ Knox stores only a SHA-512 digest of each token, expires a token after 30 idle m
 12 hours in all (settings ``REST_KNOX``), and refuses the tokens of deactivated users.
 
 A token found in the database is then kept in the cache (settings ``AUTH_TOKEN_CACHE``), so
-that a request reads only its user's row. The entry is keyed by the token's key and digest and
-holds the user's id, the token's creation and idle expiry, and the digest again: nothing that
-signs anyone in. Revocation still takes effect at once:
+that a request reads only its user's row, with their memberships in the same statement. The
+entry is keyed by the token's key and digest and holds the user's id, the token's creation
+and idle expiry, and the digest again: nothing that signs anyone in. Revocation still takes
+effect at once:
 
 - every deletion of a token row (logout, logout everywhere, deactivation, expiry, a cascade)
   puts a tombstone in the entry's place, at once and again when the deletion commits
@@ -29,7 +30,6 @@ from hmac import compare_digest
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
 from django.db import router, transaction
 from django.http import HttpRequest, JsonResponse
@@ -44,6 +44,7 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from api import errors
+from cases.selectors import active_memberships, user_with_memberships
 
 TOKEN_SHAPE = re.compile(rb"[0-9a-fA-F]{8,256}")
 REFUSAL = "Invalid token."  # knox's message
@@ -163,12 +164,19 @@ class TokenAuthentication(KnoxTokenAuthentication):
         return auth_token.user, auth_token
 
     def _stored_token(self, token_key: str, digest: str) -> Any:
-        """The token's row with its user (one query); an expired one is deleted and refused.
-        The user's other expired tokens are left to the hourly ``api.expire_tokens``."""
-        candidates = get_token_model().objects.filter(token_key=token_key).select_related("user")
+        """The token's row with its user and their memberships (one query); an expired one
+        is deleted and refused. The user's other expired tokens are left to the hourly
+        ``api.expire_tokens``."""
+        candidates = (
+            get_token_model()
+            .objects.filter(token_key=token_key)
+            .select_related("user")
+            .annotate(held_memberships=active_memberships("user_id"))
+        )
         for auth_token in candidates:
             if not compare_digest(auth_token.digest, digest):
                 continue
+            auth_token.user.held_memberships = auth_token.held_memberships
             if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                 username = auth_token.user.get_username()
                 auth_token.delete()
@@ -178,12 +186,11 @@ class TokenAuthentication(KnoxTokenAuthentication):
         raise exceptions.AuthenticationFailed(REFUSAL)
 
     def _cached_token(self, token_key: str, entry: dict[str, Any]) -> Any:
-        """The token as the cache knows it, with its user read afresh (one query)."""
-        users = get_user_model()._default_manager
-        try:
-            user = users.get(pk=entry["user"])
-        except users.model.DoesNotExist as gone:
-            raise exceptions.AuthenticationFailed(REFUSAL) from gone
+        """The token as the cache knows it, with its user and their memberships read afresh
+        (one query)."""
+        user = user_with_memberships(user_id=entry["user"])
+        if user is None:
+            raise exceptions.AuthenticationFailed(REFUSAL)
         auth_token = get_token_model()(
             digest=entry["digest"],
             token_key=token_key,

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from cases.choices import Role
 from cases.models import User
-from cases.selectors import memberships_of
+from cases.selectors import held_memberships
 
 
 def caller(request: Request) -> User:
@@ -25,7 +25,7 @@ def memberships_held(request: Request) -> list[tuple[str, int]]:
     if cached is None:
         user = request.user
         cached = (
-            list(memberships_of(user=user).values_list("role", "practice_id"))
+            held_memberships(user=cast(User, user))
             if user is not None and user.is_authenticated
             else []
         )

@@ -7,9 +7,12 @@ author's alone. Nothing here returns rows of a practice the caller is not an act
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from cases.choices import NoteStatus, Role
+from cases.compiled import CompiledQuery
 from cases.models import (
     AccessEvent,
     Client,
@@ -29,6 +32,41 @@ def memberships_of(*, user: User) -> QuerySet[Membership]:
     if not user.is_active:
         return Membership.objects.none()
     return Membership.objects.filter(user=user, is_active=True).select_related("practice")
+
+
+def active_memberships(user: str = "pk") -> ArraySubquery:
+    """An annotation: the active memberships of the user at ``user`` (an outer reference),
+    each as ``"role:practice id"``; ``held_memberships`` reads it."""
+    return ArraySubquery(
+        Membership.objects.filter(user=OuterRef(user), is_active=True)
+        .order_by("practice_id", "role")
+        .values(held=Concat("role", Value(":"), Cast("practice_id", CharField())))
+    )
+
+
+def _with_memberships(user_id: int) -> QuerySet[User]:
+    return User.objects.filter(pk=user_id).annotate(held_memberships=active_memberships())
+
+
+# Every request reads its user afresh (api.authentication): one statement, compiled once.
+_user_with_memberships = CompiledQuery(_with_memberships, "user_id")
+
+
+def user_with_memberships(*, user_id: int) -> User | None:
+    """The user, read with their active memberships in the same statement (one snapshot)."""
+    return next(iter(_user_with_memberships(user_id=user_id)), None)
+
+
+def held_memberships(*, user: User) -> list[tuple[str, int]]:
+    """The user's active ``(role, practice id)`` pairs: from the annotation when the user
+    was read with it, else queried."""
+    if not user.is_active:
+        return []
+    annotated: list[str] | None = getattr(user, "held_memberships", None)
+    if annotated is None:
+        return list(memberships_of(user=user).values_list("role", "practice_id"))
+    pairs = [held.rpartition(":") for held in annotated]
+    return [(role, int(practice_id)) for role, _, practice_id in pairs]
 
 
 def practices_where(*, user: User, role: str) -> QuerySet[Practice]:

@@ -27,11 +27,11 @@ from tests.factories import (
     WorkingAllianceInventoryFactory,
 )
 
-# Every request reads its user (with the token, on the token's first use; the cache knows the
-# token afterwards, api.authentication) and the caller's roles, and last writes its access
-# event (one INSERT, which finds the practice and client of each row listed and chains the
-# event, in the database).
-AUTH = 3
+# Every request reads its user with the caller's roles in one statement (with the token too,
+# on the token's first use; the cache knows the token afterwards, api.authentication), and
+# last writes its access event (one INSERT, which finds the practice and client of each row
+# listed and chains the event, in the database).
+AUTH = 2
 
 
 def _sessions(client, clinician, n):

@@ -294,3 +294,15 @@ def test_tokens_expire_answers_how_many_it_deleted(db, clinician):
         tokens.create(user=clinician, expiry=dt.timedelta(seconds=-1))
 
     assert authentication.tokens_expire() == 2
+
+
+@pytest.mark.django_db
+def test_a_revoked_membership_refuses_a_cached_token_at_once(clinician, client, token):
+    """The roles come with the user's row, read afresh on every request: a bulk update that
+    revokes the membership (no signal, no cache write) takes effect on the next request."""
+    api = used(token)
+    assert api.get(f"/api/v1/clients/{client.pk}/").status_code == 200
+
+    clinician.memberships.update(is_active=False)
+
+    assert api.get(f"/api/v1/clients/{client.pk}/").status_code == 403
