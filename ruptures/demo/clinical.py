@@ -98,6 +98,17 @@ ATTENDANCE = {
     for no_show in (1, 3, 5, 8, 15)
 }
 NO_SHOW_TENDENCY = (1, 3, 3, 5, 5, 8, 15)
+# Chance that a client meets fortnightly rather than weekly.
+FORTNIGHTLY: dict[str, float] = {
+    ClientKind.INDIVIDUAL: 0.2,
+    ClientKind.COUPLE: 0.5,
+    ClientKind.FAMILY: 0.7,
+}
+MODALITY: dict[str, str] = {
+    ClientKind.INDIVIDUAL: Modality.INDIVIDUAL,
+    ClientKind.COUPLE: Modality.COUPLE,
+    ClientKind.FAMILY: Modality.FAMILY,
+}
 NOTE_FORMAT = Weighted(
     {NoteFormat.SOAP: 35, NoteFormat.DAP: 30, NoteFormat.BIRP: 20, NoteFormat.FREE: 15}
 )
@@ -262,6 +273,26 @@ class Visit:
 
 
 @dataclass
+class Booking:
+    """A client's standing arrangement: who sees them, how often, when and how."""
+
+    client_id: int
+    kind: str
+    team: list[Clinician]  # the primary clinician first
+    active: bool
+    cadence: int
+    slots: int
+    first_day: dt.date
+    hour: int
+    minute: int
+    setting: str
+    modality: str
+    duration: int
+    attendance: Weighted
+    referred: dt.datetime
+
+
+@dataclass
 class ClosedEpisode:
     id: int
     closed_on: dt.date
@@ -358,151 +389,214 @@ class ClientGenerator:
     def generate(self, *, primary: Clinician | None = None, active: bool | None = None) -> None:
         """One client and their record; ``primary`` and ``active`` pin what is otherwise
         drawn (the headline logins must have active clients to show)."""
-        ctx, rng, t = self.ctx, self.rng, self.ctx.tables
-        loader = ctx.loader
+        rng = self.rng
         kind = CLIENT_KIND.pick(rng)
         if primary is None:
             primary = self.by_id[self.primary.pick(rng)]
-        team = [primary]
-        co_therapist_chance = 0.08 if kind == ClientKind.INDIVIDUAL else 0.35
-        if len(ctx.clinicians) > 1 and rng.random() < co_therapist_chance:
-            while (other := choose(rng, ctx.clinicians)) is primary:
-                pass
-            team.append(other)
-
-        if kind == ClientKind.FAMILY:
-            cadence = 14 if rng.random() < 0.7 else 7
-        elif kind == ClientKind.COUPLE:
-            cadence = 14 if rng.random() < 0.5 else 7
-        else:
-            cadence = 14 if rng.random() < 0.2 else 7
+        team = self._team(kind, primary)
+        cadence = self._cadence(kind)
         slots = self._course_length(cadence)
         if active is None:
             active = rng.random() < 0.55
-        today = ctx.today
+        first_day = self._first_day(cadence, slots, active=active)
+        booking = self._booking(kind, team, cadence, slots, first_day, active=active)
+        visits = self._diary(booking)
+        discharged_on = self._write_client(booking, visits)
+        ClinicalCourse(self, booking.client_id, kind, primary, visits, discharged_on).write()
+
+    def _team(self, kind: str, primary: Clinician) -> list[Clinician]:
+        clinicians = self.ctx.clinicians
+        co_therapist_chance = 0.08 if kind == ClientKind.INDIVIDUAL else 0.35
+        if len(clinicians) > 1 and self.rng.random() < co_therapist_chance:
+            while (other := choose(self.rng, clinicians)) is primary:
+                pass
+            return [primary, other]
+        return [primary]
+
+    def _cadence(self, kind: str) -> int:
+        """Days between regular sessions: couples and families meet fortnightly more often."""
+        return 14 if self.rng.random() < FORTNIGHTLY[kind] else 7
+
+    def _first_day(self, cadence: int, slots: int, *, active: bool) -> dt.date:
+        rng, today = self.rng, self.ctx.today
         if active:
             future = min(slots - 1, between(rng, 1, 3 if cadence == 7 else 2))
             last_past = weekday_on_or_before(today - below(rng, cadence) * DAY)
-            first_day = last_past - (slots - future - 1) * cadence * DAY
-        else:
-            span = (slots - 1) * cadence
-            latest_gap = max(7, ctx.history_days - span)
-            last_day = weekday_on_or_before(today - between(rng, 7, latest_gap) * DAY)
-            first_day = last_day - span * DAY
+            return last_past - (slots - future - 1) * cadence * DAY
+        span = (slots - 1) * cadence
+        latest_gap = max(7, self.ctx.history_days - span)
+        last_day = weekday_on_or_before(today - between(rng, 7, latest_gap) * DAY)
+        return last_day - span * DAY
+
+    def _booking(
+        self,
+        kind: str,
+        team: list[Clinician],
+        cadence: int,
+        slots: int,
+        first_day: dt.date,
+        *,
+        active: bool,
+    ) -> Booking:
+        rng = self.rng
         hour = choose(rng, (8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 17, 18, 18, 19))
         minute = 30 if rng.random() < 0.2 else 0
         setting = SETTING.pick(rng)
-        modality = {
-            ClientKind.INDIVIDUAL: Modality.INDIVIDUAL,
-            ClientKind.COUPLE: Modality.COUPLE,
-            ClientKind.FAMILY: Modality.FAMILY,
-        }[kind]
         duration = 50 if kind == ClientKind.INDIVIDUAL else choose(rng, (60, 75, 90))
-        attendance_for = ATTENDANCE[choose(rng, NO_SHOW_TENDENCY)]
-
-        client_id = t.clients.new_id()
+        attendance = ATTENDANCE[choose(rng, NO_SHOW_TENDENCY)]
+        client_id = self.ctx.tables.clients.new_id()
         first_start = dt.datetime.combine(first_day, dt.time(hour, minute), tzinfo=self.tz)
         referred = min(self.now, first_start - between(rng, 3, 30) * DAY)
-        visits: list[Visit] = []
-        for slot in range(slots):
-            day = first_day + slot * cadence * DAY
-            if slot and rng.random() < 0.04:
-                continue  # holiday: no session booked that week
-            slot_hour, slot_minute = hour, minute
-            if slot and rng.random() < 0.08:
-                # Moved a day or two within the working week.
-                day += choose(rng, RESCHEDULE_SHIFTS[day.weekday()]) * DAY
-                slot_hour = between(rng, 8, 18)
-            if visits and day <= visits[-1].starts_at.date():
-                continue
-            starts_at = dt.datetime(
-                day.year, day.month, day.day, slot_hour, slot_minute, tzinfo=self.tz
-            )
-            ends_at = starts_at + duration * MINUTE
-            if ends_at <= self.now:
-                # The first session is the intake: it happened, or there would be no client.
-                attendance = attendance_for.pick(rng) if visits else Attendance.ATTENDED
-            elif not active:
-                continue
-            else:
-                attendance = Attendance.SCHEDULED
-            clinician = team[1] if len(team) > 1 and rng.random() < 0.12 else primary
-            session_modality = modality
-            if kind == ClientKind.FAMILY and rng.random() < 0.1:
-                session_modality = Modality.INDIVIDUAL
-            elif kind == ClientKind.INDIVIDUAL and rng.random() < 0.03:
-                session_modality = Modality.GROUP
-            session_setting = setting if rng.random() < 0.85 else SETTING.pick(rng)
-            visit = Visit(
-                id=t.sessions.new_id(),
-                clinician=clinician,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                attended=attendance == Attendance.ATTENDED,
-            )
-            visits.append(visit)
-            booked = min(self.now, max(referred, starts_at - between(rng, 3, 21) * DAY))
-            if attendance == Attendance.SCHEDULED:
-                recorded = booked
-            else:
-                recorded = min(self.now, ends_at + between(rng, 5, 240) * MINUTE)
-            loader.add(
-                t.sessions,
-                (
-                    visit.id,
-                    ctx.practice_id,
-                    client_id,
-                    clinician.id,
-                    starts_at,
-                    duration if session_modality != Modality.GROUP else 90,
-                    session_modality,
-                    session_setting,
-                    attendance,
-                    booked,
-                    recorded,
-                ),
-            )
-            if attendance == Attendance.NO_SHOW and rng.random() < 0.5:
-                self._no_show_note(visit)
+        return Booking(
+            client_id=client_id,
+            kind=kind,
+            team=team,
+            active=active,
+            cadence=cadence,
+            slots=slots,
+            first_day=first_day,
+            hour=hour,
+            minute=minute,
+            setting=setting,
+            modality=MODALITY[kind],
+            duration=duration,
+            attendance=attendance,
+            referred=referred,
+        )
 
-        intake = visits[0].starts_at.date()
-        if active:
-            status, discharged_on = ClientStatus.ACTIVE, None
-            past = [v.ends_at for v in visits if v.ends_at <= self.now]
-            updated = max(past) if past else referred
+    def _diary(self, booking: Booking) -> list[Visit]:
+        visits: list[Visit] = []
+        for slot in range(booking.slots):
+            previous = visits[-1] if visits else None
+            starts_at = self._slot_start(booking, slot, previous)
+            if starts_at is None:
+                continue
+            ends_at = starts_at + booking.duration * MINUTE
+            attendance = self._attendance(booking, ends_at, first=previous is None)
+            if attendance is not None:
+                visits.append(self._book(booking, starts_at, ends_at, attendance))
+        return visits
+
+    def _slot_start(
+        self, booking: Booking, slot: int, previous: Visit | None
+    ) -> dt.datetime | None:
+        """When the slot's session starts, or None when none is booked for it."""
+        rng = self.rng
+        day = booking.first_day + slot * booking.cadence * DAY
+        if slot and rng.random() < 0.04:
+            return None  # holiday: no session booked that week
+        hour = booking.hour
+        if slot and rng.random() < 0.08:
+            # Moved a day or two within the working week.
+            day += choose(rng, RESCHEDULE_SHIFTS[day.weekday()]) * DAY
+            hour = between(rng, 8, 18)
+        if previous is not None and day <= previous.starts_at.date():
+            return None
+        return dt.datetime(day.year, day.month, day.day, hour, booking.minute, tzinfo=self.tz)
+
+    def _attendance(self, booking: Booking, ends_at: dt.datetime, *, first: bool) -> str | None:
+        """None for a future slot of a discharged client: nothing is booked then."""
+        if ends_at <= self.now:
+            # The first session is the intake: it happened, or there would be no client.
+            return Attendance.ATTENDED if first else booking.attendance.pick(self.rng)
+        return Attendance.SCHEDULED if booking.active else None
+
+    def _book(
+        self, booking: Booking, starts_at: dt.datetime, ends_at: dt.datetime, attendance: str
+    ) -> Visit:
+        rng, t = self.rng, self.ctx.tables
+        team = booking.team
+        clinician = team[1] if len(team) > 1 and rng.random() < 0.12 else team[0]
+        modality = self._session_modality(booking)
+        setting = booking.setting if rng.random() < 0.85 else SETTING.pick(rng)
+        visit = Visit(
+            id=t.sessions.new_id(),
+            clinician=clinician,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            attended=attendance == Attendance.ATTENDED,
+        )
+        booked = min(self.now, max(booking.referred, starts_at - between(rng, 3, 21) * DAY))
+        if attendance == Attendance.SCHEDULED:
+            recorded = booked
         else:
-            status = ClientStatus.DISCHARGED
-            discharged_on = min(today, visits[-1].starts_at.date() + between(rng, 0, 14) * DAY)
-            updated = min(
-                self.now,
-                dt.datetime.combine(discharged_on, dt.time(17), tzinfo=self.tz),
-            )
-        name, born, email, phone = self._identity(kind)
-        loader.add(
+            recorded = min(self.now, ends_at + between(rng, 5, 240) * MINUTE)
+        self.ctx.loader.add(
+            t.sessions,
+            (
+                visit.id,
+                self.ctx.practice_id,
+                booking.client_id,
+                clinician.id,
+                starts_at,
+                booking.duration if modality != Modality.GROUP else 90,
+                modality,
+                setting,
+                attendance,
+                booked,
+                recorded,
+            ),
+        )
+        if attendance == Attendance.NO_SHOW and rng.random() < 0.5:
+            self._no_show_note(visit)
+        return visit
+
+    def _session_modality(self, booking: Booking) -> str:
+        """Now and then a family member comes alone, or an individual client joins a group."""
+        if booking.kind == ClientKind.FAMILY and self.rng.random() < 0.1:
+            return Modality.INDIVIDUAL
+        if booking.kind == ClientKind.INDIVIDUAL and self.rng.random() < 0.03:
+            return Modality.GROUP
+        return booking.modality
+
+    def _write_client(self, booking: Booking, visits: list[Visit]) -> dt.date | None:
+        """The client row and their care team; returns the discharge day, if any."""
+        ctx, t = self.ctx, self.ctx.tables
+        status, discharged_on, updated = self._standing(booking, visits)
+        name, born, email, phone = self._identity(booking.kind)
+        ctx.loader.add(
             t.clients,
             (
-                client_id,
+                booking.client_id,
                 ctx.practice_id,
-                kind,
+                booking.kind,
                 self._code(),
                 name,
                 born,
                 email,
                 phone,
                 status,
-                intake,
+                visits[0].starts_at.date(),
                 discharged_on,
-                primary.id,
-                referred,
+                booking.team[0].id,
+                booking.referred,
                 updated,
             ),
         )
-        for member in team:
-            loader.add(
-                t.care_team, (t.care_team.new_id(), ctx.practice_id, client_id, member.id, referred)
+        for member in booking.team:
+            ctx.loader.add(
+                t.care_team,
+                (
+                    t.care_team.new_id(),
+                    ctx.practice_id,
+                    booking.client_id,
+                    member.id,
+                    booking.referred,
+                ),
             )
+        return discharged_on
 
-        ClinicalCourse(self, client_id, kind, primary, visits, discharged_on).write()
+    def _standing(
+        self, booking: Booking, visits: list[Visit]
+    ) -> tuple[str, dt.date | None, dt.datetime]:
+        """Status, discharge day and last update of the client."""
+        if booking.active:
+            past = [v.ends_at for v in visits if v.ends_at <= self.now]
+            return ClientStatus.ACTIVE, None, max(past) if past else booking.referred
+        last_visit = visits[-1].starts_at.date()
+        discharged_on = min(self.ctx.today, last_visit + between(self.rng, 0, 14) * DAY)
+        updated = min(self.now, dt.datetime.combine(discharged_on, dt.time(17), tzinfo=self.tz))
+        return ClientStatus.DISCHARGED, discharged_on, updated
 
     def _no_show_note(self, visit: Visit) -> None:
         t = self.ctx.tables
