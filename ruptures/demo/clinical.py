@@ -293,6 +293,22 @@ class Booking:
 
 
 @dataclass
+class Rupture:
+    """What an episode records of the rupture itself, as drawn for its kind of relationship."""
+
+    relationship: str
+    kind: str
+    markers: list[str]
+    moment: str
+    direction: str
+    intensity: int
+    description: str
+    source: str
+    day: dt.date
+    session_id: int | None  # None when the client told of it between sessions
+
+
+@dataclass
 class ClosedEpisode:
     id: int
     closed_on: dt.date
@@ -664,62 +680,79 @@ class ClinicalCourse:
     # --- one attended session ---------------------------------------------------------------
 
     def _session(self, index: int, visit: Visit) -> None:
-        rng, t = self.rng, self.t
-        clinician = visit.clinician
+        rng = self.rng
         rupture = rng.random() < self.rupture_rate
-        reported = False
-        tension = 0
-        if rng.random() < self.psq_rate:
-            reported = rupture
-            tension = PSQ_TENSION.pick(rng) if rupture else 0
-            self._psq(visit, Respondent.CLIENT, reported, tension)
-        if clinician.therapist_psq and rng.random() < 0.5:
-            noticed = rng.random() < (0.8 if rupture else 0.25)
-            self._psq(visit, Respondent.THERAPIST, noticed, PSQ_TENSION.pick(rng) if noticed else 0)
-        if clinician.uses_pcoms:
-            self._ors(index, visit)
-            self._srs(visit, dip=rupture and rng.random() < 0.6)
-        if self.wai_every and index % self.wai_every == self.wai_every - 1:
-            self._wai(visit, strained=rupture)
-
-        in_session = False
-        if rupture:
-            if reported and rng.random() < 0.35:
-                self._episode(
-                    index,
-                    visit,
-                    therapist=True,
-                    source=EpisodeSource.CLIENT_REPORTED,
-                    tension=tension,
-                )
-                in_session = True
-            elif not reported and rng.random() < 0.15:
-                self._episode(index, visit, therapist=True, source=EpisodeSource.CLINICIAN_OBSERVED)
-                in_session = True
-        elif rng.random() < 0.015:
-            self._episode(index, visit, therapist=True, source=EpisodeSource.CLINICIAN_OBSERVED)
-            in_session = True
+        reported, tension = self._measures(index, visit, rupture=rupture)
+        in_session = self._therapist_episode(
+            index, visit, rupture=rupture, reported=reported, tension=tension
+        )
         if rng.random() < self.outside_rate:
             self._episode(index, visit, therapist=False, source=EpisodeSource.CLIENT_REPORTED)
-
         if rng.random() < 0.98:
             self._progress_note(visit, in_session)
         if rng.random() < (0.3 if in_session else 0.12):
-            written = min(self.g.now, visit.ends_at + between(rng, 10, 120) * MINUTE)
-            self.add(
-                t.process_notes,
-                (
-                    t.process_notes.new_id(),
-                    self.practice_id,
-                    visit.id,
-                    clinician.id,
-                    choose(rng, words.PROCESS_NOTES),
-                    written,
-                    written,
-                ),
-            )
+            self._process_note(visit)
+
+    def _therapist_episode(
+        self, index: int, visit: Visit, *, rupture: bool, reported: bool, tension: int
+    ) -> bool:
+        """Whether the session's rupture with the therapist (if any) became an episode."""
+        if reported:
+            source, chance = EpisodeSource.CLIENT_REPORTED, 0.35
+        else:
+            # Not on the client's PSQ: the clinician may still have seen it in the room, and
+            # now and then sees one where the client felt none.
+            source = EpisodeSource.CLINICIAN_OBSERVED
+            chance = 0.15 if rupture else 0.015
+            tension = 0
+        if self.rng.random() >= chance:
+            return False
+        self._episode(index, visit, therapist=True, source=source, tension=tension)
+        return True
+
+    def _process_note(self, visit: Visit) -> None:
+        rng, t = self.rng, self.t
+        written = min(self.g.now, visit.ends_at + between(rng, 10, 120) * MINUTE)
+        self.add(
+            t.process_notes,
+            (
+                t.process_notes.new_id(),
+                self.practice_id,
+                visit.id,
+                visit.clinician.id,
+                choose(rng, words.PROCESS_NOTES),
+                written,
+                written,
+            ),
+        )
 
     # --- measures ---------------------------------------------------------------------------
+
+    def _measures(self, index: int, visit: Visit, *, rupture: bool) -> tuple[bool, int]:
+        """The session's questionnaires; returns whether the client reported a rupture on the
+        PSQ, and its tension."""
+        reported, tension = self._client_psq(visit, rupture=rupture)
+        self._therapist_psq(visit, rupture=rupture)
+        if visit.clinician.uses_pcoms:
+            self._ors(index, visit)
+            self._srs(visit, dip=rupture and self.rng.random() < 0.6)
+        if self.wai_every and index % self.wai_every == self.wai_every - 1:
+            self._wai(visit, strained=rupture)
+        return reported, tension
+
+    def _client_psq(self, visit: Visit, *, rupture: bool) -> tuple[bool, int]:
+        rng = self.rng
+        if rng.random() >= self.psq_rate:
+            return False, 0
+        tension = PSQ_TENSION.pick(rng) if rupture else 0
+        self._psq(visit, Respondent.CLIENT, rupture, tension)
+        return rupture, tension
+
+    def _therapist_psq(self, visit: Visit, *, rupture: bool) -> None:
+        rng = self.rng
+        if visit.clinician.therapist_psq and rng.random() < 0.5:
+            noticed = rng.random() < (0.8 if rupture else 0.25)
+            self._psq(visit, Respondent.THERAPIST, noticed, PSQ_TENSION.pick(rng) if noticed else 0)
 
     def _measure_head(self, visit: Visit, table: Table, at: dt.datetime) -> tuple[Any, ...]:
         at = min(at, self.g.now)
@@ -786,6 +819,7 @@ class ClinicalCourse:
         signed = signed_at <= now and rng.random() < (0.45 if recent else 0.98)
         sections = self._sections(note_format, rupture, draft=not signed)
         note_id = t.notes.new_id()
+        signer, signed_on = (clinician.id, signed_at) if signed else (None, None)
         self.add(
             t.notes,
             (
@@ -796,27 +830,32 @@ class ClinicalCourse:
                 note_format,
                 json.dumps(sections),
                 NoteStatus.SIGNED if signed else NoteStatus.DRAFT,
-                clinician.id if signed else None,
-                signed_at if signed else None,
+                signer,
+                signed_on,
                 created,
                 signed_at if signed else created,
             ),
         )
         if signed and rng.random() < 0.012:
-            added = signed_at + between(rng, 1, 20) * DAY
-            if added <= now:
-                self.add(
-                    t.addenda,
-                    (
-                        t.addenda.new_id(),
-                        self.practice_id,
-                        note_id,
-                        clinician.id,
-                        choose(rng, words.ADDENDUM_REASONS),
-                        choose(rng, words.ADDENDUM_TEXTS),
-                        added,
-                    ),
-                )
+            self._addendum(note_id, clinician, signed_at)
+
+    def _addendum(self, note_id: int, clinician: Clinician, signed_at: dt.datetime) -> None:
+        rng, t = self.rng, self.t
+        added = signed_at + between(rng, 1, 20) * DAY
+        if added > self.g.now:
+            return
+        self.add(
+            t.addenda,
+            (
+                t.addenda.new_id(),
+                self.practice_id,
+                note_id,
+                clinician.id,
+                choose(rng, words.ADDENDUM_REASONS),
+                choose(rng, words.ADDENDUM_TEXTS),
+                added,
+            ),
+        )
 
     def _sections(self, note_format: str, rupture: bool, *, draft: bool) -> dict[str, str]:
         rng = self.rng
@@ -852,87 +891,33 @@ class ClinicalCourse:
         tension: int = 0,
     ) -> None:
         rng, t = self.rng, self.t
-        day = visit.starts_at.date()
-        session_id: int | None = visit.id
         if therapist:
-            relationship = Relationship.THERAPIST
-            kind = THERAPIST_KIND.pick(rng)
-            count = MARKER_COUNT.pick(rng)
-            if kind == RuptureKind.WITHDRAWAL:
-                markers = WITHDRAWAL.pick_distinct(rng, count)
-            elif kind == RuptureKind.CONFRONTATION:
-                markers = CONFRONTATION.pick_distinct(rng, count)
-            else:
-                markers = sorted(
-                    set(WITHDRAWAL.pick_distinct(rng, 1) + CONFRONTATION.pick_distinct(rng, count))
-                )
-            moment = THERAPIST_MOMENT.pick(rng)
-            direction = THERAPIST_DIRECTION.pick(rng)
-            intensity = (
-                max(1, min(5, tension + choose(rng, (-1, 0, 0, 1))))
-                if tension
-                else INTENSITY.pick(rng)
-            )
-            description = choose(rng, words.THERAPIST_RUPTURE_DESCRIPTIONS[kind])
+            rupture = self._therapist_rupture(visit, source, tension)
         else:
-            relationship = OUTSIDE_RELATIONSHIP[self.kind].pick(rng)
-            kind = OUTSIDE_KIND.pick(rng)
-            markers = RELATIONAL.pick_distinct(rng, MARKER_COUNT.pick(rng))
-            moment = OUTSIDE_MOMENT.pick(rng)
-            direction = OUTSIDE_DIRECTION.pick(rng)
-            intensity = INTENSITY.pick(rng)
-            if rng.random() < 0.15:
-                source = EpisodeSource.CLINICIAN_OBSERVED
-            description = choose(rng, words.OUTSIDE_RUPTURE_DESCRIPTIONS).format(
-                who=words.RELATIONSHIP_WORDS[relationship]
-            )
-            if rng.random() < 0.3:
-                # Told the clinician between sessions (a message, a call).
-                previous = self.attended[index - 1].starts_at.date() if index else day
-                day = max(previous, day - between(rng, 1, 6) * DAY)
-                session_id = None
+            rupture = self._outside_rupture(index, visit, source)
         factors = FACTOR.pick_distinct(rng, FACTOR_COUNT.pick(rng))
-
         episode_id = t.episodes.new_id()
-        recurrence_of = None
-        earlier = self.last_closed.get(relationship)
-        if earlier and earlier.closed_on <= day and (day - earlier.closed_on).days <= 180:
-            if rng.random() < 0.5:
-                recurrence_of = earlier.id
-            del self.last_closed[relationship]  # one recurrence per episode
-
-        status, closed_on, attempts = self._course(
-            index, visit, episode_id, relationship, kind, day, session_id
-        )
-        if session_id is not None:
-            created = visit.ends_at + between(rng, 10, 60) * MINUTE
-        else:
-            created = dt.datetime.combine(day, dt.time(17, between(rng, 0, 59)), tzinfo=self.g.tz)
-        created = min(created, self.g.now)
-        updated = created
-        if attempts:
-            updated = max(updated, attempts[-1][-1])
-        if closed_on is not None:
-            updated = max(updated, dt.datetime.combine(closed_on, dt.time(18), tzinfo=self.g.tz))
-        updated = min(updated, self.g.now)
+        recurrence_of = self._recurrence_of(rupture)
+        status, closed_on, attempts = self._course(index, episode_id, rupture)
+        created, updated = self._episode_times(visit, rupture, attempts, closed_on)
         self.add(
             t.episodes,
             (
                 episode_id,
                 self.practice_id,
                 self.client_id,
-                session_id,
-                relationship,
-                direction,
-                kind,
-                [MARKER_SCHEME_OF[marker] for marker in markers],
-                markers,
-                moment,
+                rupture.session_id,
+                rupture.relationship,
+                rupture.direction,
+                rupture.kind,
+                [MARKER_SCHEME_OF[marker] for marker in rupture.markers],
+                rupture.markers,
+                rupture.moment,
                 factors,
-                intensity,
-                day,
-                source,
-                description,
+                rupture.intensity,
+                rupture.day,
+                rupture.source,
+                rupture.description,
                 status,
                 closed_on,
                 recurrence_of,
@@ -944,103 +929,253 @@ class ClinicalCourse:
         for attempt in attempts:
             self.add(t.repairs, attempt)
         if closed_on is not None:
-            self.last_closed[relationship] = ClosedEpisode(episode_id, closed_on)
+            self.last_closed[rupture.relationship] = ClosedEpisode(episode_id, closed_on)
+
+    def _therapist_rupture(self, visit: Visit, source: str, tension: int) -> Rupture:
+        rng = self.rng
+        kind = THERAPIST_KIND.pick(rng)
+        markers = self._therapist_markers(kind)
+        moment = THERAPIST_MOMENT.pick(rng)
+        direction = THERAPIST_DIRECTION.pick(rng)
+        if tension:
+            intensity = max(1, min(5, tension + choose(rng, (-1, 0, 0, 1))))
+        else:
+            intensity = INTENSITY.pick(rng)
+        description = choose(rng, words.THERAPIST_RUPTURE_DESCRIPTIONS[kind])
+        return Rupture(
+            relationship=Relationship.THERAPIST,
+            kind=kind,
+            markers=markers,
+            moment=moment,
+            direction=direction,
+            intensity=intensity,
+            description=description,
+            source=source,
+            day=visit.starts_at.date(),
+            session_id=visit.id,
+        )
+
+    def _therapist_markers(self, kind: str) -> list[str]:
+        rng = self.rng
+        count = MARKER_COUNT.pick(rng)
+        if kind == RuptureKind.WITHDRAWAL:
+            return WITHDRAWAL.pick_distinct(rng, count)
+        if kind == RuptureKind.CONFRONTATION:
+            return CONFRONTATION.pick_distinct(rng, count)
+        return sorted(
+            set(WITHDRAWAL.pick_distinct(rng, 1) + CONFRONTATION.pick_distinct(rng, count))
+        )
+
+    def _outside_rupture(self, index: int, visit: Visit, source: str) -> Rupture:
+        rng = self.rng
+        relationship = OUTSIDE_RELATIONSHIP[self.kind].pick(rng)
+        kind = OUTSIDE_KIND.pick(rng)
+        markers = RELATIONAL.pick_distinct(rng, MARKER_COUNT.pick(rng))
+        moment = OUTSIDE_MOMENT.pick(rng)
+        direction = OUTSIDE_DIRECTION.pick(rng)
+        intensity = INTENSITY.pick(rng)
+        if rng.random() < 0.15:
+            source = EpisodeSource.CLINICIAN_OBSERVED
+        description = choose(rng, words.OUTSIDE_RUPTURE_DESCRIPTIONS).format(
+            who=words.RELATIONSHIP_WORDS[relationship]
+        )
+        day = visit.starts_at.date()
+        session_id: int | None = visit.id
+        if rng.random() < 0.3:
+            # Told the clinician between sessions (a message, a call).
+            previous = self.attended[index - 1].starts_at.date() if index else day
+            day = max(previous, day - between(rng, 1, 6) * DAY)
+            session_id = None
+        return Rupture(
+            relationship=relationship,
+            kind=kind,
+            markers=markers,
+            moment=moment,
+            direction=direction,
+            intensity=intensity,
+            description=description,
+            source=source,
+            day=day,
+            session_id=session_id,
+        )
+
+    def _recurrence_of(self, rupture: Rupture) -> int | None:
+        """Half the ruptures soon after a closed episode in the same relationship recur it."""
+        earlier = self.last_closed.get(rupture.relationship)
+        if earlier is None or earlier.closed_on > rupture.day:
+            return None
+        if (rupture.day - earlier.closed_on).days > 180:
+            return None
+        recurs = self.rng.random() < 0.5
+        del self.last_closed[rupture.relationship]  # one recurrence per episode
+        return earlier.id if recurs else None
+
+    def _episode_times(
+        self,
+        visit: Visit,
+        rupture: Rupture,
+        attempts: list[tuple[Any, ...]],
+        closed_on: dt.date | None,
+    ) -> tuple[dt.datetime, dt.datetime]:
+        """When the episode was recorded, and last changed (its last attempt or closure)."""
+        now, tz = self.g.now, self.g.tz
+        if rupture.session_id is not None:
+            created = visit.ends_at + between(self.rng, 10, 60) * MINUTE
+        else:
+            created = dt.datetime.combine(
+                rupture.day, dt.time(17, between(self.rng, 0, 59)), tzinfo=tz
+            )
+        created = min(created, now)
+        updated = created
+        if attempts:
+            updated = max(updated, attempts[-1][-1])
+        if closed_on is not None:
+            updated = max(updated, dt.datetime.combine(closed_on, dt.time(18), tzinfo=tz))
+        return created, min(updated, now)
 
     def _course(
-        self,
-        index: int,
-        visit: Visit,
-        episode_id: int,
-        relationship: str,
-        kind: str,
-        detected: dt.date,
-        session_id: int | None,
+        self, index: int, episode_id: int, rupture: Rupture
     ) -> tuple[str, dt.date | None, list[tuple[Any, ...]]]:
         """Plan the episode's repair and closure, then keep what has happened by the horizon
         (today, or the discharge). Returns status, closed_on and the repair rows."""
-        rng = self.rng
-        therapist = relationship == Relationship.THERAPIST
-        course = (THERAPIST_COURSE if therapist else OUTSIDE_COURSE).pick(rng)
-        planned = 0
-        if course in (RESOLVE, FAIL):
-            planned = ATTEMPT_COUNT.pick(rng)
-        elif course == LINGER:
-            planned = choose(rng, (0, 1, 1, 2))
-        elif course == END:
-            planned = choose(rng, (0, 1, 1))
-
-        # Dates (and sessions) of the planned attempts.
-        moments: list[tuple[dt.date, Visit | None]] = []
+        therapist = rupture.relationship == Relationship.THERAPIST
+        course = (THERAPIST_COURSE if therapist else OUTSIDE_COURSE).pick(self.rng)
+        planned = self._planned_attempts(course)
         if therapist:
-            position = index if session_id is not None and rng.random() < 0.6 else index + 1
-            while len(moments) < planned and position < len(self.attended):
-                later = self.attended[position]
-                moments.append((later.starts_at.date(), later))
-                position += 1 + (rng.random() < 0.3)
+            attempts_at = self._therapist_attempts_at(index, rupture, planned)
         else:
-            day = detected
-            joint = self.kind != ClientKind.INDIVIDUAL and relationship in IN_THE_ROOM
-            position = index
-            for number in range(planned):
-                day += between(rng, 0 if number == 0 else 3, 10 if number == 0 else 21) * DAY
-                if joint and rng.random() < 0.6:
-                    while (
-                        position < len(self.attended)
-                        and self.attended[position].starts_at.date() < day
-                    ):
-                        position += 1
-                    if position < len(self.attended):
-                        later = self.attended[position]
-                        day = later.starts_at.date()
-                        moments.append((day, later))
-                        position += 1
-                        continue
-                moments.append((day, None))
-        complete = len(moments) == planned
-        moments = [moment for moment in moments if moment[0] <= self.horizon]
-        complete = complete and len(moments) == planned
-
-        rows: list[tuple[Any, ...]] = []
-        for number, (day, at_session) in enumerate(moments):
-            last = number == planned - 1
-            if last and course == RESOLVE:
-                outcome = RepairOutcome.RESOLVED
-            elif last and course == FAIL:
-                outcome = (
-                    RepairOutcome.NOT_RESOLVED if rng.random() < 0.7 else RepairOutcome.WORSENED
-                )
-            else:
-                outcome = INTERIM_OUTCOME.pick(rng)
-            rows.append(self._repair(episode_id, therapist, kind, day, at_session, outcome))
-
-        status, closed_on = EpisodeStatus.OPEN, None
-        if rows:
-            status = EpisodeStatus.REPAIRING
-        last_day = moments[-1][0] if moments else detected
-        if complete:
-            if course == RESOLVE:
-                status, closed_on = EpisodeStatus.RESOLVED, last_day
-            elif course == FAIL:
-                closed_on = last_day + between(rng, 0, 30) * DAY
-                status = EpisodeStatus.UNRESOLVED
-            elif course == ABANDON:
-                closed_on = detected + between(rng, 30, 120) * DAY
-                status = EpisodeStatus.UNRESOLVED
-            elif course == END:
-                closed_on = last_day + between(rng, 7, 60) * DAY
-                status = EpisodeStatus.RELATIONSHIP_ENDED
-        if closed_on is not None and closed_on > self.horizon:
-            status, closed_on = (EpisodeStatus.REPAIRING if rows else EpisodeStatus.OPEN), None
-        if closed_on is None and self.discharged_on is not None:
-            # Still live at discharge: closed then, and a late rupture with the therapist may
-            # be why the client stopped coming.
-            closed_on = max(detected, self.discharged_on)
-            dropout = therapist and (self.discharged_on - detected).days <= 30
-            if dropout and rng.random() < 0.5:
-                status = EpisodeStatus.RELATIONSHIP_ENDED
-            else:
-                status = EpisodeStatus.UNRESOLVED
+            attempts_at = self._outside_attempts_at(index, rupture, planned)
+        happened = [at for at in attempts_at if at[0] <= self.horizon]
+        rows = self._repairs(episode_id, rupture, course, happened, planned)
+        complete = len(attempts_at) == planned == len(happened)
+        status, closed_on = self._closure(
+            course, rupture, happened, complete=complete, repairing=bool(rows)
+        )
         return status, closed_on, rows
+
+    def _repairs(
+        self,
+        episode_id: int,
+        rupture: Rupture,
+        course: str,
+        happened: list[tuple[dt.date, Visit | None]],
+        planned: int,
+    ) -> list[tuple[Any, ...]]:
+        therapist = rupture.relationship == Relationship.THERAPIST
+        rows = []
+        for number, (day, at_session) in enumerate(happened):
+            outcome = self._outcome(course, last=number == planned - 1)
+            rows.append(self._repair(episode_id, therapist, rupture.kind, day, at_session, outcome))
+        return rows
+
+    def _planned_attempts(self, course: str) -> int:
+        if course in (RESOLVE, FAIL):
+            return ATTEMPT_COUNT.pick(self.rng)
+        if course == LINGER:
+            return choose(self.rng, (0, 1, 1, 2))
+        if course == END:
+            return choose(self.rng, (0, 1, 1))
+        return 0
+
+    def _therapist_attempts_at(
+        self, index: int, rupture: Rupture, planned: int
+    ) -> list[tuple[dt.date, Visit | None]]:
+        """Repairs with the therapist happen in sessions: this one, or the next few."""
+        rng = self.rng
+        in_session = rupture.session_id is not None and rng.random() < 0.6
+        position = index if in_session else index + 1
+        attempts_at: list[tuple[dt.date, Visit | None]] = []
+        while len(attempts_at) < planned and position < len(self.attended):
+            later = self.attended[position]
+            attempts_at.append((later.starts_at.date(), later))
+            position += 1 + (rng.random() < 0.3)
+        return attempts_at
+
+    def _outside_attempts_at(
+        self, index: int, rupture: Rupture, planned: int
+    ) -> list[tuple[dt.date, Visit | None]]:
+        """Repairs outside therapy happen on days of their own, or in a joint session when
+        the other person is in the room."""
+        rng = self.rng
+        joint = self.kind != ClientKind.INDIVIDUAL and rupture.relationship in IN_THE_ROOM
+        day, position = rupture.day, index
+        attempts_at: list[tuple[dt.date, Visit | None]] = []
+        for number in range(planned):
+            low, high = (0, 10) if number == 0 else (3, 21)
+            day += between(rng, low, high) * DAY
+            if joint and rng.random() < 0.6:
+                position = self._attended_from(position, day)
+                if position < len(self.attended):
+                    later = self.attended[position]
+                    day = later.starts_at.date()
+                    attempts_at.append((day, later))
+                    position += 1
+                    continue
+            attempts_at.append((day, None))
+        return attempts_at
+
+    def _attended_from(self, position: int, day: dt.date) -> int:
+        """The first attended session from ``position`` on that is on or after ``day``."""
+        attended = self.attended
+        while position < len(attended) and attended[position].starts_at.date() < day:
+            position += 1
+        return position
+
+    def _outcome(self, course: str, *, last: bool) -> str:
+        if last and course == RESOLVE:
+            return RepairOutcome.RESOLVED
+        if last and course == FAIL:
+            if self.rng.random() < 0.7:
+                return RepairOutcome.NOT_RESOLVED
+            return RepairOutcome.WORSENED
+        return INTERIM_OUTCOME.pick(self.rng)
+
+    def _closure(
+        self,
+        course: str,
+        rupture: Rupture,
+        happened: list[tuple[dt.date, Visit | None]],
+        *,
+        complete: bool,
+        repairing: bool,
+    ) -> tuple[str, dt.date | None]:
+        """Status and closed_on by the horizon: as planned once every planned attempt has
+        happened (and the closure is not still ahead), else closed by a discharge, else live."""
+        if complete:
+            last_day = happened[-1][0] if happened else rupture.day
+            closure = self._planned_closure(course, rupture.day, last_day)
+            if closure is not None and closure[1] <= self.horizon:
+                return closure
+        if self.discharged_on is not None:
+            return self._closed_at_discharge(rupture, self.discharged_on)
+        return EpisodeStatus.REPAIRING if repairing else EpisodeStatus.OPEN, None
+
+    def _planned_closure(
+        self, course: str, detected: dt.date, last_day: dt.date
+    ) -> tuple[str, dt.date] | None:
+        """How a course whose attempts have all happened ends; None for one that lingers."""
+        rng = self.rng
+        if course == RESOLVE:
+            return EpisodeStatus.RESOLVED, last_day
+        if course == FAIL:
+            return EpisodeStatus.UNRESOLVED, last_day + between(rng, 0, 30) * DAY
+        if course == ABANDON:
+            return EpisodeStatus.UNRESOLVED, detected + between(rng, 30, 120) * DAY
+        if course == END:
+            return EpisodeStatus.RELATIONSHIP_ENDED, last_day + between(rng, 7, 60) * DAY
+        return None
+
+    def _closed_at_discharge(self, rupture: Rupture, discharged_on: dt.date) -> tuple[str, dt.date]:
+        """Still live at discharge: closed then, and a late rupture with the therapist may be
+        why the client stopped coming."""
+        detected = rupture.day
+        therapist = rupture.relationship == Relationship.THERAPIST
+        dropout = therapist and (discharged_on - detected).days <= 30
+        if dropout and self.rng.random() < 0.5:
+            status = EpisodeStatus.RELATIONSHIP_ENDED
+        else:
+            status = EpisodeStatus.UNRESOLVED
+        return status, max(detected, discharged_on)
 
     def _repair(
         self,
