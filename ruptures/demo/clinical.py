@@ -98,6 +98,17 @@ ATTENDANCE = {
     for no_show in (1, 3, 5, 8, 15)
 }
 NO_SHOW_TENDENCY = (1, 3, 3, 5, 5, 8, 15)
+# Chance that a client meets fortnightly rather than weekly.
+FORTNIGHTLY: dict[str, float] = {
+    ClientKind.INDIVIDUAL: 0.2,
+    ClientKind.COUPLE: 0.5,
+    ClientKind.FAMILY: 0.7,
+}
+MODALITY: dict[str, str] = {
+    ClientKind.INDIVIDUAL: Modality.INDIVIDUAL,
+    ClientKind.COUPLE: Modality.COUPLE,
+    ClientKind.FAMILY: Modality.FAMILY,
+}
 NOTE_FORMAT = Weighted(
     {NoteFormat.SOAP: 35, NoteFormat.DAP: 30, NoteFormat.BIRP: 20, NoteFormat.FREE: 15}
 )
@@ -262,6 +273,42 @@ class Visit:
 
 
 @dataclass
+class Booking:
+    """A client's standing arrangement: who sees them, how often, when and how."""
+
+    client_id: int
+    kind: str
+    team: list[Clinician]  # the primary clinician first
+    active: bool
+    cadence: int
+    slots: int
+    first_day: dt.date
+    hour: int
+    minute: int
+    setting: str
+    modality: str
+    duration: int
+    attendance: Weighted
+    referred: dt.datetime
+
+
+@dataclass
+class Rupture:
+    """What an episode records of the rupture itself, as drawn for its kind of relationship."""
+
+    relationship: str
+    kind: str
+    markers: list[str]
+    moment: str
+    direction: str
+    intensity: int
+    description: str
+    source: str
+    day: dt.date
+    session_id: int | None  # None when the client told of it between sessions
+
+
+@dataclass
 class ClosedEpisode:
     id: int
     closed_on: dt.date
@@ -358,151 +405,214 @@ class ClientGenerator:
     def generate(self, *, primary: Clinician | None = None, active: bool | None = None) -> None:
         """One client and their record; ``primary`` and ``active`` pin what is otherwise
         drawn (the headline logins must have active clients to show)."""
-        ctx, rng, t = self.ctx, self.rng, self.ctx.tables
-        loader = ctx.loader
+        rng = self.rng
         kind = CLIENT_KIND.pick(rng)
         if primary is None:
             primary = self.by_id[self.primary.pick(rng)]
-        team = [primary]
-        co_therapist_chance = 0.08 if kind == ClientKind.INDIVIDUAL else 0.35
-        if len(ctx.clinicians) > 1 and rng.random() < co_therapist_chance:
-            while (other := choose(rng, ctx.clinicians)) is primary:
-                pass
-            team.append(other)
-
-        if kind == ClientKind.FAMILY:
-            cadence = 14 if rng.random() < 0.7 else 7
-        elif kind == ClientKind.COUPLE:
-            cadence = 14 if rng.random() < 0.5 else 7
-        else:
-            cadence = 14 if rng.random() < 0.2 else 7
+        team = self._team(kind, primary)
+        cadence = self._cadence(kind)
         slots = self._course_length(cadence)
         if active is None:
             active = rng.random() < 0.55
-        today = ctx.today
+        first_day = self._first_day(cadence, slots, active=active)
+        booking = self._booking(kind, team, cadence, slots, first_day, active=active)
+        visits = self._diary(booking)
+        discharged_on = self._write_client(booking, visits)
+        ClinicalCourse(self, booking.client_id, kind, primary, visits, discharged_on).write()
+
+    def _team(self, kind: str, primary: Clinician) -> list[Clinician]:
+        clinicians = self.ctx.clinicians
+        co_therapist_chance = 0.08 if kind == ClientKind.INDIVIDUAL else 0.35
+        if len(clinicians) > 1 and self.rng.random() < co_therapist_chance:
+            while (other := choose(self.rng, clinicians)) is primary:
+                pass
+            return [primary, other]
+        return [primary]
+
+    def _cadence(self, kind: str) -> int:
+        """Days between regular sessions: couples and families meet fortnightly more often."""
+        return 14 if self.rng.random() < FORTNIGHTLY[kind] else 7
+
+    def _first_day(self, cadence: int, slots: int, *, active: bool) -> dt.date:
+        rng, today = self.rng, self.ctx.today
         if active:
             future = min(slots - 1, between(rng, 1, 3 if cadence == 7 else 2))
             last_past = weekday_on_or_before(today - below(rng, cadence) * DAY)
-            first_day = last_past - (slots - future - 1) * cadence * DAY
-        else:
-            span = (slots - 1) * cadence
-            latest_gap = max(7, ctx.history_days - span)
-            last_day = weekday_on_or_before(today - between(rng, 7, latest_gap) * DAY)
-            first_day = last_day - span * DAY
+            return last_past - (slots - future - 1) * cadence * DAY
+        span = (slots - 1) * cadence
+        latest_gap = max(7, self.ctx.history_days - span)
+        last_day = weekday_on_or_before(today - between(rng, 7, latest_gap) * DAY)
+        return last_day - span * DAY
+
+    def _booking(
+        self,
+        kind: str,
+        team: list[Clinician],
+        cadence: int,
+        slots: int,
+        first_day: dt.date,
+        *,
+        active: bool,
+    ) -> Booking:
+        rng = self.rng
         hour = choose(rng, (8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 17, 18, 18, 19))
         minute = 30 if rng.random() < 0.2 else 0
         setting = SETTING.pick(rng)
-        modality = {
-            ClientKind.INDIVIDUAL: Modality.INDIVIDUAL,
-            ClientKind.COUPLE: Modality.COUPLE,
-            ClientKind.FAMILY: Modality.FAMILY,
-        }[kind]
         duration = 50 if kind == ClientKind.INDIVIDUAL else choose(rng, (60, 75, 90))
-        attendance_for = ATTENDANCE[choose(rng, NO_SHOW_TENDENCY)]
-
-        client_id = t.clients.new_id()
+        attendance = ATTENDANCE[choose(rng, NO_SHOW_TENDENCY)]
+        client_id = self.ctx.tables.clients.new_id()
         first_start = dt.datetime.combine(first_day, dt.time(hour, minute), tzinfo=self.tz)
         referred = min(self.now, first_start - between(rng, 3, 30) * DAY)
-        visits: list[Visit] = []
-        for slot in range(slots):
-            day = first_day + slot * cadence * DAY
-            if slot and rng.random() < 0.04:
-                continue  # holiday: no session booked that week
-            slot_hour, slot_minute = hour, minute
-            if slot and rng.random() < 0.08:
-                # Moved a day or two within the working week.
-                day += choose(rng, RESCHEDULE_SHIFTS[day.weekday()]) * DAY
-                slot_hour = between(rng, 8, 18)
-            if visits and day <= visits[-1].starts_at.date():
-                continue
-            starts_at = dt.datetime(
-                day.year, day.month, day.day, slot_hour, slot_minute, tzinfo=self.tz
-            )
-            ends_at = starts_at + duration * MINUTE
-            if ends_at <= self.now:
-                # The first session is the intake: it happened, or there would be no client.
-                attendance = attendance_for.pick(rng) if visits else Attendance.ATTENDED
-            elif not active:
-                continue
-            else:
-                attendance = Attendance.SCHEDULED
-            clinician = team[1] if len(team) > 1 and rng.random() < 0.12 else primary
-            session_modality = modality
-            if kind == ClientKind.FAMILY and rng.random() < 0.1:
-                session_modality = Modality.INDIVIDUAL
-            elif kind == ClientKind.INDIVIDUAL and rng.random() < 0.03:
-                session_modality = Modality.GROUP
-            session_setting = setting if rng.random() < 0.85 else SETTING.pick(rng)
-            visit = Visit(
-                id=t.sessions.new_id(),
-                clinician=clinician,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                attended=attendance == Attendance.ATTENDED,
-            )
-            visits.append(visit)
-            booked = min(self.now, max(referred, starts_at - between(rng, 3, 21) * DAY))
-            if attendance == Attendance.SCHEDULED:
-                recorded = booked
-            else:
-                recorded = min(self.now, ends_at + between(rng, 5, 240) * MINUTE)
-            loader.add(
-                t.sessions,
-                (
-                    visit.id,
-                    ctx.practice_id,
-                    client_id,
-                    clinician.id,
-                    starts_at,
-                    duration if session_modality != Modality.GROUP else 90,
-                    session_modality,
-                    session_setting,
-                    attendance,
-                    booked,
-                    recorded,
-                ),
-            )
-            if attendance == Attendance.NO_SHOW and rng.random() < 0.5:
-                self._no_show_note(visit)
+        return Booking(
+            client_id=client_id,
+            kind=kind,
+            team=team,
+            active=active,
+            cadence=cadence,
+            slots=slots,
+            first_day=first_day,
+            hour=hour,
+            minute=minute,
+            setting=setting,
+            modality=MODALITY[kind],
+            duration=duration,
+            attendance=attendance,
+            referred=referred,
+        )
 
-        intake = visits[0].starts_at.date()
-        if active:
-            status, discharged_on = ClientStatus.ACTIVE, None
-            past = [v.ends_at for v in visits if v.ends_at <= self.now]
-            updated = max(past) if past else referred
+    def _diary(self, booking: Booking) -> list[Visit]:
+        visits: list[Visit] = []
+        for slot in range(booking.slots):
+            previous = visits[-1] if visits else None
+            starts_at = self._slot_start(booking, slot, previous)
+            if starts_at is None:
+                continue
+            ends_at = starts_at + booking.duration * MINUTE
+            attendance = self._attendance(booking, ends_at, first=previous is None)
+            if attendance is not None:
+                visits.append(self._book(booking, starts_at, ends_at, attendance))
+        return visits
+
+    def _slot_start(
+        self, booking: Booking, slot: int, previous: Visit | None
+    ) -> dt.datetime | None:
+        """When the slot's session starts, or None when none is booked for it."""
+        rng = self.rng
+        day = booking.first_day + slot * booking.cadence * DAY
+        if slot and rng.random() < 0.04:
+            return None  # holiday: no session booked that week
+        hour = booking.hour
+        if slot and rng.random() < 0.08:
+            # Moved a day or two within the working week.
+            day += choose(rng, RESCHEDULE_SHIFTS[day.weekday()]) * DAY
+            hour = between(rng, 8, 18)
+        if previous is not None and day <= previous.starts_at.date():
+            return None
+        return dt.datetime(day.year, day.month, day.day, hour, booking.minute, tzinfo=self.tz)
+
+    def _attendance(self, booking: Booking, ends_at: dt.datetime, *, first: bool) -> str | None:
+        """None for a future slot of a discharged client: nothing is booked then."""
+        if ends_at <= self.now:
+            # The first session is the intake: it happened, or there would be no client.
+            return Attendance.ATTENDED if first else booking.attendance.pick(self.rng)
+        return Attendance.SCHEDULED if booking.active else None
+
+    def _book(
+        self, booking: Booking, starts_at: dt.datetime, ends_at: dt.datetime, attendance: str
+    ) -> Visit:
+        rng, t = self.rng, self.ctx.tables
+        team = booking.team
+        clinician = team[1] if len(team) > 1 and rng.random() < 0.12 else team[0]
+        modality = self._session_modality(booking)
+        setting = booking.setting if rng.random() < 0.85 else SETTING.pick(rng)
+        visit = Visit(
+            id=t.sessions.new_id(),
+            clinician=clinician,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            attended=attendance == Attendance.ATTENDED,
+        )
+        booked = min(self.now, max(booking.referred, starts_at - between(rng, 3, 21) * DAY))
+        if attendance == Attendance.SCHEDULED:
+            recorded = booked
         else:
-            status = ClientStatus.DISCHARGED
-            discharged_on = min(today, visits[-1].starts_at.date() + between(rng, 0, 14) * DAY)
-            updated = min(
-                self.now,
-                dt.datetime.combine(discharged_on, dt.time(17), tzinfo=self.tz),
-            )
-        name, born, email, phone = self._identity(kind)
-        loader.add(
+            recorded = min(self.now, ends_at + between(rng, 5, 240) * MINUTE)
+        self.ctx.loader.add(
+            t.sessions,
+            (
+                visit.id,
+                self.ctx.practice_id,
+                booking.client_id,
+                clinician.id,
+                starts_at,
+                booking.duration if modality != Modality.GROUP else 90,
+                modality,
+                setting,
+                attendance,
+                booked,
+                recorded,
+            ),
+        )
+        if attendance == Attendance.NO_SHOW and rng.random() < 0.5:
+            self._no_show_note(visit)
+        return visit
+
+    def _session_modality(self, booking: Booking) -> str:
+        """Now and then a family member comes alone, or an individual client joins a group."""
+        if booking.kind == ClientKind.FAMILY and self.rng.random() < 0.1:
+            return Modality.INDIVIDUAL
+        if booking.kind == ClientKind.INDIVIDUAL and self.rng.random() < 0.03:
+            return Modality.GROUP
+        return booking.modality
+
+    def _write_client(self, booking: Booking, visits: list[Visit]) -> dt.date | None:
+        """The client row and their care team; returns the discharge day, if any."""
+        ctx, t = self.ctx, self.ctx.tables
+        status, discharged_on, updated = self._standing(booking, visits)
+        name, born, email, phone = self._identity(booking.kind)
+        ctx.loader.add(
             t.clients,
             (
-                client_id,
+                booking.client_id,
                 ctx.practice_id,
-                kind,
+                booking.kind,
                 self._code(),
                 name,
                 born,
                 email,
                 phone,
                 status,
-                intake,
+                visits[0].starts_at.date(),
                 discharged_on,
-                primary.id,
-                referred,
+                booking.team[0].id,
+                booking.referred,
                 updated,
             ),
         )
-        for member in team:
-            loader.add(
-                t.care_team, (t.care_team.new_id(), ctx.practice_id, client_id, member.id, referred)
+        for member in booking.team:
+            ctx.loader.add(
+                t.care_team,
+                (
+                    t.care_team.new_id(),
+                    ctx.practice_id,
+                    booking.client_id,
+                    member.id,
+                    booking.referred,
+                ),
             )
+        return discharged_on
 
-        ClinicalCourse(self, client_id, kind, primary, visits, discharged_on).write()
+    def _standing(
+        self, booking: Booking, visits: list[Visit]
+    ) -> tuple[str, dt.date | None, dt.datetime]:
+        """Status, discharge day and last update of the client."""
+        if booking.active:
+            past = [v.ends_at for v in visits if v.ends_at <= self.now]
+            return ClientStatus.ACTIVE, None, max(past) if past else booking.referred
+        last_visit = visits[-1].starts_at.date()
+        discharged_on = min(self.ctx.today, last_visit + between(self.rng, 0, 14) * DAY)
+        updated = min(self.now, dt.datetime.combine(discharged_on, dt.time(17), tzinfo=self.tz))
+        return ClientStatus.DISCHARGED, discharged_on, updated
 
     def _no_show_note(self, visit: Visit) -> None:
         t = self.ctx.tables
@@ -570,62 +680,79 @@ class ClinicalCourse:
     # --- one attended session ---------------------------------------------------------------
 
     def _session(self, index: int, visit: Visit) -> None:
-        rng, t = self.rng, self.t
-        clinician = visit.clinician
+        rng = self.rng
         rupture = rng.random() < self.rupture_rate
-        reported = False
-        tension = 0
-        if rng.random() < self.psq_rate:
-            reported = rupture
-            tension = PSQ_TENSION.pick(rng) if rupture else 0
-            self._psq(visit, Respondent.CLIENT, reported, tension)
-        if clinician.therapist_psq and rng.random() < 0.5:
-            noticed = rng.random() < (0.8 if rupture else 0.25)
-            self._psq(visit, Respondent.THERAPIST, noticed, PSQ_TENSION.pick(rng) if noticed else 0)
-        if clinician.uses_pcoms:
-            self._ors(index, visit)
-            self._srs(visit, dip=rupture and rng.random() < 0.6)
-        if self.wai_every and index % self.wai_every == self.wai_every - 1:
-            self._wai(visit, strained=rupture)
-
-        in_session = False
-        if rupture:
-            if reported and rng.random() < 0.35:
-                self._episode(
-                    index,
-                    visit,
-                    therapist=True,
-                    source=EpisodeSource.CLIENT_REPORTED,
-                    tension=tension,
-                )
-                in_session = True
-            elif not reported and rng.random() < 0.15:
-                self._episode(index, visit, therapist=True, source=EpisodeSource.CLINICIAN_OBSERVED)
-                in_session = True
-        elif rng.random() < 0.015:
-            self._episode(index, visit, therapist=True, source=EpisodeSource.CLINICIAN_OBSERVED)
-            in_session = True
+        reported, tension = self._measures(index, visit, rupture=rupture)
+        in_session = self._therapist_episode(
+            index, visit, rupture=rupture, reported=reported, tension=tension
+        )
         if rng.random() < self.outside_rate:
             self._episode(index, visit, therapist=False, source=EpisodeSource.CLIENT_REPORTED)
-
         if rng.random() < 0.98:
             self._progress_note(visit, in_session)
         if rng.random() < (0.3 if in_session else 0.12):
-            written = min(self.g.now, visit.ends_at + between(rng, 10, 120) * MINUTE)
-            self.add(
-                t.process_notes,
-                (
-                    t.process_notes.new_id(),
-                    self.practice_id,
-                    visit.id,
-                    clinician.id,
-                    choose(rng, words.PROCESS_NOTES),
-                    written,
-                    written,
-                ),
-            )
+            self._process_note(visit)
+
+    def _therapist_episode(
+        self, index: int, visit: Visit, *, rupture: bool, reported: bool, tension: int
+    ) -> bool:
+        """Whether the session's rupture with the therapist (if any) became an episode."""
+        if reported:
+            source, chance = EpisodeSource.CLIENT_REPORTED, 0.35
+        else:
+            # Not on the client's PSQ: the clinician may still have seen it in the room, and
+            # now and then sees one where the client felt none.
+            source = EpisodeSource.CLINICIAN_OBSERVED
+            chance = 0.15 if rupture else 0.015
+            tension = 0
+        if self.rng.random() >= chance:
+            return False
+        self._episode(index, visit, therapist=True, source=source, tension=tension)
+        return True
+
+    def _process_note(self, visit: Visit) -> None:
+        rng, t = self.rng, self.t
+        written = min(self.g.now, visit.ends_at + between(rng, 10, 120) * MINUTE)
+        self.add(
+            t.process_notes,
+            (
+                t.process_notes.new_id(),
+                self.practice_id,
+                visit.id,
+                visit.clinician.id,
+                choose(rng, words.PROCESS_NOTES),
+                written,
+                written,
+            ),
+        )
 
     # --- measures ---------------------------------------------------------------------------
+
+    def _measures(self, index: int, visit: Visit, *, rupture: bool) -> tuple[bool, int]:
+        """The session's questionnaires; returns whether the client reported a rupture on the
+        PSQ, and its tension."""
+        reported, tension = self._client_psq(visit, rupture=rupture)
+        self._therapist_psq(visit, rupture=rupture)
+        if visit.clinician.uses_pcoms:
+            self._ors(index, visit)
+            self._srs(visit, dip=rupture and self.rng.random() < 0.6)
+        if self.wai_every and index % self.wai_every == self.wai_every - 1:
+            self._wai(visit, strained=rupture)
+        return reported, tension
+
+    def _client_psq(self, visit: Visit, *, rupture: bool) -> tuple[bool, int]:
+        rng = self.rng
+        if rng.random() >= self.psq_rate:
+            return False, 0
+        tension = PSQ_TENSION.pick(rng) if rupture else 0
+        self._psq(visit, Respondent.CLIENT, rupture, tension)
+        return rupture, tension
+
+    def _therapist_psq(self, visit: Visit, *, rupture: bool) -> None:
+        rng = self.rng
+        if visit.clinician.therapist_psq and rng.random() < 0.5:
+            noticed = rng.random() < (0.8 if rupture else 0.25)
+            self._psq(visit, Respondent.THERAPIST, noticed, PSQ_TENSION.pick(rng) if noticed else 0)
 
     def _measure_head(self, visit: Visit, table: Table, at: dt.datetime) -> tuple[Any, ...]:
         at = min(at, self.g.now)
@@ -692,6 +819,7 @@ class ClinicalCourse:
         signed = signed_at <= now and rng.random() < (0.45 if recent else 0.98)
         sections = self._sections(note_format, rupture, draft=not signed)
         note_id = t.notes.new_id()
+        signer, signed_on = (clinician.id, signed_at) if signed else (None, None)
         self.add(
             t.notes,
             (
@@ -702,27 +830,32 @@ class ClinicalCourse:
                 note_format,
                 json.dumps(sections),
                 NoteStatus.SIGNED if signed else NoteStatus.DRAFT,
-                clinician.id if signed else None,
-                signed_at if signed else None,
+                signer,
+                signed_on,
                 created,
                 signed_at if signed else created,
             ),
         )
         if signed and rng.random() < 0.012:
-            added = signed_at + between(rng, 1, 20) * DAY
-            if added <= now:
-                self.add(
-                    t.addenda,
-                    (
-                        t.addenda.new_id(),
-                        self.practice_id,
-                        note_id,
-                        clinician.id,
-                        choose(rng, words.ADDENDUM_REASONS),
-                        choose(rng, words.ADDENDUM_TEXTS),
-                        added,
-                    ),
-                )
+            self._addendum(note_id, clinician, signed_at)
+
+    def _addendum(self, note_id: int, clinician: Clinician, signed_at: dt.datetime) -> None:
+        rng, t = self.rng, self.t
+        added = signed_at + between(rng, 1, 20) * DAY
+        if added > self.g.now:
+            return
+        self.add(
+            t.addenda,
+            (
+                t.addenda.new_id(),
+                self.practice_id,
+                note_id,
+                clinician.id,
+                choose(rng, words.ADDENDUM_REASONS),
+                choose(rng, words.ADDENDUM_TEXTS),
+                added,
+            ),
+        )
 
     def _sections(self, note_format: str, rupture: bool, *, draft: bool) -> dict[str, str]:
         rng = self.rng
@@ -758,87 +891,33 @@ class ClinicalCourse:
         tension: int = 0,
     ) -> None:
         rng, t = self.rng, self.t
-        day = visit.starts_at.date()
-        session_id: int | None = visit.id
         if therapist:
-            relationship = Relationship.THERAPIST
-            kind = THERAPIST_KIND.pick(rng)
-            count = MARKER_COUNT.pick(rng)
-            if kind == RuptureKind.WITHDRAWAL:
-                markers = WITHDRAWAL.pick_distinct(rng, count)
-            elif kind == RuptureKind.CONFRONTATION:
-                markers = CONFRONTATION.pick_distinct(rng, count)
-            else:
-                markers = sorted(
-                    set(WITHDRAWAL.pick_distinct(rng, 1) + CONFRONTATION.pick_distinct(rng, count))
-                )
-            moment = THERAPIST_MOMENT.pick(rng)
-            direction = THERAPIST_DIRECTION.pick(rng)
-            intensity = (
-                max(1, min(5, tension + choose(rng, (-1, 0, 0, 1))))
-                if tension
-                else INTENSITY.pick(rng)
-            )
-            description = choose(rng, words.THERAPIST_RUPTURE_DESCRIPTIONS[kind])
+            rupture = self._therapist_rupture(visit, source, tension)
         else:
-            relationship = OUTSIDE_RELATIONSHIP[self.kind].pick(rng)
-            kind = OUTSIDE_KIND.pick(rng)
-            markers = RELATIONAL.pick_distinct(rng, MARKER_COUNT.pick(rng))
-            moment = OUTSIDE_MOMENT.pick(rng)
-            direction = OUTSIDE_DIRECTION.pick(rng)
-            intensity = INTENSITY.pick(rng)
-            if rng.random() < 0.15:
-                source = EpisodeSource.CLINICIAN_OBSERVED
-            description = choose(rng, words.OUTSIDE_RUPTURE_DESCRIPTIONS).format(
-                who=words.RELATIONSHIP_WORDS[relationship]
-            )
-            if rng.random() < 0.3:
-                # Told the clinician between sessions (a message, a call).
-                previous = self.attended[index - 1].starts_at.date() if index else day
-                day = max(previous, day - between(rng, 1, 6) * DAY)
-                session_id = None
+            rupture = self._outside_rupture(index, visit, source)
         factors = FACTOR.pick_distinct(rng, FACTOR_COUNT.pick(rng))
-
         episode_id = t.episodes.new_id()
-        recurrence_of = None
-        earlier = self.last_closed.get(relationship)
-        if earlier and earlier.closed_on <= day and (day - earlier.closed_on).days <= 180:
-            if rng.random() < 0.5:
-                recurrence_of = earlier.id
-            del self.last_closed[relationship]  # one recurrence per episode
-
-        status, closed_on, attempts = self._course(
-            index, visit, episode_id, relationship, kind, day, session_id
-        )
-        if session_id is not None:
-            created = visit.ends_at + between(rng, 10, 60) * MINUTE
-        else:
-            created = dt.datetime.combine(day, dt.time(17, between(rng, 0, 59)), tzinfo=self.g.tz)
-        created = min(created, self.g.now)
-        updated = created
-        if attempts:
-            updated = max(updated, attempts[-1][-1])
-        if closed_on is not None:
-            updated = max(updated, dt.datetime.combine(closed_on, dt.time(18), tzinfo=self.g.tz))
-        updated = min(updated, self.g.now)
+        recurrence_of = self._recurrence_of(rupture)
+        status, closed_on, attempts = self._course(index, episode_id, rupture)
+        created, updated = self._episode_times(visit, rupture, attempts, closed_on)
         self.add(
             t.episodes,
             (
                 episode_id,
                 self.practice_id,
                 self.client_id,
-                session_id,
-                relationship,
-                direction,
-                kind,
-                [MARKER_SCHEME_OF[marker] for marker in markers],
-                markers,
-                moment,
+                rupture.session_id,
+                rupture.relationship,
+                rupture.direction,
+                rupture.kind,
+                [MARKER_SCHEME_OF[marker] for marker in rupture.markers],
+                rupture.markers,
+                rupture.moment,
                 factors,
-                intensity,
-                day,
-                source,
-                description,
+                rupture.intensity,
+                rupture.day,
+                rupture.source,
+                rupture.description,
                 status,
                 closed_on,
                 recurrence_of,
@@ -850,103 +929,253 @@ class ClinicalCourse:
         for attempt in attempts:
             self.add(t.repairs, attempt)
         if closed_on is not None:
-            self.last_closed[relationship] = ClosedEpisode(episode_id, closed_on)
+            self.last_closed[rupture.relationship] = ClosedEpisode(episode_id, closed_on)
+
+    def _therapist_rupture(self, visit: Visit, source: str, tension: int) -> Rupture:
+        rng = self.rng
+        kind = THERAPIST_KIND.pick(rng)
+        markers = self._therapist_markers(kind)
+        moment = THERAPIST_MOMENT.pick(rng)
+        direction = THERAPIST_DIRECTION.pick(rng)
+        if tension:
+            intensity = max(1, min(5, tension + choose(rng, (-1, 0, 0, 1))))
+        else:
+            intensity = INTENSITY.pick(rng)
+        description = choose(rng, words.THERAPIST_RUPTURE_DESCRIPTIONS[kind])
+        return Rupture(
+            relationship=Relationship.THERAPIST,
+            kind=kind,
+            markers=markers,
+            moment=moment,
+            direction=direction,
+            intensity=intensity,
+            description=description,
+            source=source,
+            day=visit.starts_at.date(),
+            session_id=visit.id,
+        )
+
+    def _therapist_markers(self, kind: str) -> list[str]:
+        rng = self.rng
+        count = MARKER_COUNT.pick(rng)
+        if kind == RuptureKind.WITHDRAWAL:
+            return WITHDRAWAL.pick_distinct(rng, count)
+        if kind == RuptureKind.CONFRONTATION:
+            return CONFRONTATION.pick_distinct(rng, count)
+        return sorted(
+            set(WITHDRAWAL.pick_distinct(rng, 1) + CONFRONTATION.pick_distinct(rng, count))
+        )
+
+    def _outside_rupture(self, index: int, visit: Visit, source: str) -> Rupture:
+        rng = self.rng
+        relationship = OUTSIDE_RELATIONSHIP[self.kind].pick(rng)
+        kind = OUTSIDE_KIND.pick(rng)
+        markers = RELATIONAL.pick_distinct(rng, MARKER_COUNT.pick(rng))
+        moment = OUTSIDE_MOMENT.pick(rng)
+        direction = OUTSIDE_DIRECTION.pick(rng)
+        intensity = INTENSITY.pick(rng)
+        if rng.random() < 0.15:
+            source = EpisodeSource.CLINICIAN_OBSERVED
+        description = choose(rng, words.OUTSIDE_RUPTURE_DESCRIPTIONS).format(
+            who=words.RELATIONSHIP_WORDS[relationship]
+        )
+        day = visit.starts_at.date()
+        session_id: int | None = visit.id
+        if rng.random() < 0.3:
+            # Told the clinician between sessions (a message, a call).
+            previous = self.attended[index - 1].starts_at.date() if index else day
+            day = max(previous, day - between(rng, 1, 6) * DAY)
+            session_id = None
+        return Rupture(
+            relationship=relationship,
+            kind=kind,
+            markers=markers,
+            moment=moment,
+            direction=direction,
+            intensity=intensity,
+            description=description,
+            source=source,
+            day=day,
+            session_id=session_id,
+        )
+
+    def _recurrence_of(self, rupture: Rupture) -> int | None:
+        """Half the ruptures soon after a closed episode in the same relationship recur it."""
+        earlier = self.last_closed.get(rupture.relationship)
+        if earlier is None or earlier.closed_on > rupture.day:
+            return None
+        if (rupture.day - earlier.closed_on).days > 180:
+            return None
+        recurs = self.rng.random() < 0.5
+        del self.last_closed[rupture.relationship]  # one recurrence per episode
+        return earlier.id if recurs else None
+
+    def _episode_times(
+        self,
+        visit: Visit,
+        rupture: Rupture,
+        attempts: list[tuple[Any, ...]],
+        closed_on: dt.date | None,
+    ) -> tuple[dt.datetime, dt.datetime]:
+        """When the episode was recorded, and last changed (its last attempt or closure)."""
+        now, tz = self.g.now, self.g.tz
+        if rupture.session_id is not None:
+            created = visit.ends_at + between(self.rng, 10, 60) * MINUTE
+        else:
+            created = dt.datetime.combine(
+                rupture.day, dt.time(17, between(self.rng, 0, 59)), tzinfo=tz
+            )
+        created = min(created, now)
+        updated = created
+        if attempts:
+            updated = max(updated, attempts[-1][-1])
+        if closed_on is not None:
+            updated = max(updated, dt.datetime.combine(closed_on, dt.time(18), tzinfo=tz))
+        return created, min(updated, now)
 
     def _course(
-        self,
-        index: int,
-        visit: Visit,
-        episode_id: int,
-        relationship: str,
-        kind: str,
-        detected: dt.date,
-        session_id: int | None,
+        self, index: int, episode_id: int, rupture: Rupture
     ) -> tuple[str, dt.date | None, list[tuple[Any, ...]]]:
         """Plan the episode's repair and closure, then keep what has happened by the horizon
         (today, or the discharge). Returns status, closed_on and the repair rows."""
-        rng = self.rng
-        therapist = relationship == Relationship.THERAPIST
-        course = (THERAPIST_COURSE if therapist else OUTSIDE_COURSE).pick(rng)
-        planned = 0
-        if course in (RESOLVE, FAIL):
-            planned = ATTEMPT_COUNT.pick(rng)
-        elif course == LINGER:
-            planned = choose(rng, (0, 1, 1, 2))
-        elif course == END:
-            planned = choose(rng, (0, 1, 1))
-
-        # Dates (and sessions) of the planned attempts.
-        moments: list[tuple[dt.date, Visit | None]] = []
+        therapist = rupture.relationship == Relationship.THERAPIST
+        course = (THERAPIST_COURSE if therapist else OUTSIDE_COURSE).pick(self.rng)
+        planned = self._planned_attempts(course)
         if therapist:
-            position = index if session_id is not None and rng.random() < 0.6 else index + 1
-            while len(moments) < planned and position < len(self.attended):
-                later = self.attended[position]
-                moments.append((later.starts_at.date(), later))
-                position += 1 + (rng.random() < 0.3)
+            attempts_at = self._therapist_attempts_at(index, rupture, planned)
         else:
-            day = detected
-            joint = self.kind != ClientKind.INDIVIDUAL and relationship in IN_THE_ROOM
-            position = index
-            for number in range(planned):
-                day += between(rng, 0 if number == 0 else 3, 10 if number == 0 else 21) * DAY
-                if joint and rng.random() < 0.6:
-                    while (
-                        position < len(self.attended)
-                        and self.attended[position].starts_at.date() < day
-                    ):
-                        position += 1
-                    if position < len(self.attended):
-                        later = self.attended[position]
-                        day = later.starts_at.date()
-                        moments.append((day, later))
-                        position += 1
-                        continue
-                moments.append((day, None))
-        complete = len(moments) == planned
-        moments = [moment for moment in moments if moment[0] <= self.horizon]
-        complete = complete and len(moments) == planned
-
-        rows: list[tuple[Any, ...]] = []
-        for number, (day, at_session) in enumerate(moments):
-            last = number == planned - 1
-            if last and course == RESOLVE:
-                outcome = RepairOutcome.RESOLVED
-            elif last and course == FAIL:
-                outcome = (
-                    RepairOutcome.NOT_RESOLVED if rng.random() < 0.7 else RepairOutcome.WORSENED
-                )
-            else:
-                outcome = INTERIM_OUTCOME.pick(rng)
-            rows.append(self._repair(episode_id, therapist, kind, day, at_session, outcome))
-
-        status, closed_on = EpisodeStatus.OPEN, None
-        if rows:
-            status = EpisodeStatus.REPAIRING
-        last_day = moments[-1][0] if moments else detected
-        if complete:
-            if course == RESOLVE:
-                status, closed_on = EpisodeStatus.RESOLVED, last_day
-            elif course == FAIL:
-                closed_on = last_day + between(rng, 0, 30) * DAY
-                status = EpisodeStatus.UNRESOLVED
-            elif course == ABANDON:
-                closed_on = detected + between(rng, 30, 120) * DAY
-                status = EpisodeStatus.UNRESOLVED
-            elif course == END:
-                closed_on = last_day + between(rng, 7, 60) * DAY
-                status = EpisodeStatus.RELATIONSHIP_ENDED
-        if closed_on is not None and closed_on > self.horizon:
-            status, closed_on = (EpisodeStatus.REPAIRING if rows else EpisodeStatus.OPEN), None
-        if closed_on is None and self.discharged_on is not None:
-            # Still live at discharge: closed then, and a late rupture with the therapist may
-            # be why the client stopped coming.
-            closed_on = max(detected, self.discharged_on)
-            dropout = therapist and (self.discharged_on - detected).days <= 30
-            if dropout and rng.random() < 0.5:
-                status = EpisodeStatus.RELATIONSHIP_ENDED
-            else:
-                status = EpisodeStatus.UNRESOLVED
+            attempts_at = self._outside_attempts_at(index, rupture, planned)
+        happened = [at for at in attempts_at if at[0] <= self.horizon]
+        rows = self._repairs(episode_id, rupture, course, happened, planned)
+        complete = len(attempts_at) == planned == len(happened)
+        status, closed_on = self._closure(
+            course, rupture, happened, complete=complete, repairing=bool(rows)
+        )
         return status, closed_on, rows
+
+    def _repairs(
+        self,
+        episode_id: int,
+        rupture: Rupture,
+        course: str,
+        happened: list[tuple[dt.date, Visit | None]],
+        planned: int,
+    ) -> list[tuple[Any, ...]]:
+        therapist = rupture.relationship == Relationship.THERAPIST
+        rows = []
+        for number, (day, at_session) in enumerate(happened):
+            outcome = self._outcome(course, last=number == planned - 1)
+            rows.append(self._repair(episode_id, therapist, rupture.kind, day, at_session, outcome))
+        return rows
+
+    def _planned_attempts(self, course: str) -> int:
+        if course in (RESOLVE, FAIL):
+            return ATTEMPT_COUNT.pick(self.rng)
+        if course == LINGER:
+            return choose(self.rng, (0, 1, 1, 2))
+        if course == END:
+            return choose(self.rng, (0, 1, 1))
+        return 0
+
+    def _therapist_attempts_at(
+        self, index: int, rupture: Rupture, planned: int
+    ) -> list[tuple[dt.date, Visit | None]]:
+        """Repairs with the therapist happen in sessions: this one, or the next few."""
+        rng = self.rng
+        in_session = rupture.session_id is not None and rng.random() < 0.6
+        position = index if in_session else index + 1
+        attempts_at: list[tuple[dt.date, Visit | None]] = []
+        while len(attempts_at) < planned and position < len(self.attended):
+            later = self.attended[position]
+            attempts_at.append((later.starts_at.date(), later))
+            position += 1 + (rng.random() < 0.3)
+        return attempts_at
+
+    def _outside_attempts_at(
+        self, index: int, rupture: Rupture, planned: int
+    ) -> list[tuple[dt.date, Visit | None]]:
+        """Repairs outside therapy happen on days of their own, or in a joint session when
+        the other person is in the room."""
+        rng = self.rng
+        joint = self.kind != ClientKind.INDIVIDUAL and rupture.relationship in IN_THE_ROOM
+        day, position = rupture.day, index
+        attempts_at: list[tuple[dt.date, Visit | None]] = []
+        for number in range(planned):
+            low, high = (0, 10) if number == 0 else (3, 21)
+            day += between(rng, low, high) * DAY
+            if joint and rng.random() < 0.6:
+                position = self._attended_from(position, day)
+                if position < len(self.attended):
+                    later = self.attended[position]
+                    day = later.starts_at.date()
+                    attempts_at.append((day, later))
+                    position += 1
+                    continue
+            attempts_at.append((day, None))
+        return attempts_at
+
+    def _attended_from(self, position: int, day: dt.date) -> int:
+        """The first attended session from ``position`` on that is on or after ``day``."""
+        attended = self.attended
+        while position < len(attended) and attended[position].starts_at.date() < day:
+            position += 1
+        return position
+
+    def _outcome(self, course: str, *, last: bool) -> str:
+        if last and course == RESOLVE:
+            return RepairOutcome.RESOLVED
+        if last and course == FAIL:
+            if self.rng.random() < 0.7:
+                return RepairOutcome.NOT_RESOLVED
+            return RepairOutcome.WORSENED
+        return INTERIM_OUTCOME.pick(self.rng)
+
+    def _closure(
+        self,
+        course: str,
+        rupture: Rupture,
+        happened: list[tuple[dt.date, Visit | None]],
+        *,
+        complete: bool,
+        repairing: bool,
+    ) -> tuple[str, dt.date | None]:
+        """Status and closed_on by the horizon: as planned once every planned attempt has
+        happened (and the closure is not still ahead), else closed by a discharge, else live."""
+        if complete:
+            last_day = happened[-1][0] if happened else rupture.day
+            closure = self._planned_closure(course, rupture.day, last_day)
+            if closure is not None and closure[1] <= self.horizon:
+                return closure
+        if self.discharged_on is not None:
+            return self._closed_at_discharge(rupture, self.discharged_on)
+        return EpisodeStatus.REPAIRING if repairing else EpisodeStatus.OPEN, None
+
+    def _planned_closure(
+        self, course: str, detected: dt.date, last_day: dt.date
+    ) -> tuple[str, dt.date] | None:
+        """How a course whose attempts have all happened ends; None for one that lingers."""
+        rng = self.rng
+        if course == RESOLVE:
+            return EpisodeStatus.RESOLVED, last_day
+        if course == FAIL:
+            return EpisodeStatus.UNRESOLVED, last_day + between(rng, 0, 30) * DAY
+        if course == ABANDON:
+            return EpisodeStatus.UNRESOLVED, detected + between(rng, 30, 120) * DAY
+        if course == END:
+            return EpisodeStatus.RELATIONSHIP_ENDED, last_day + between(rng, 7, 60) * DAY
+        return None
+
+    def _closed_at_discharge(self, rupture: Rupture, discharged_on: dt.date) -> tuple[str, dt.date]:
+        """Still live at discharge: closed then, and a late rupture with the therapist may be
+        why the client stopped coming."""
+        detected = rupture.day
+        therapist = rupture.relationship == Relationship.THERAPIST
+        dropout = therapist and (discharged_on - detected).days <= 30
+        if dropout and self.rng.random() < 0.5:
+            status = EpisodeStatus.RELATIONSHIP_ENDED
+        else:
+            status = EpisodeStatus.UNRESOLVED
+        return status, max(detected, discharged_on)
 
     def _repair(
         self,

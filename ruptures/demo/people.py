@@ -79,6 +79,20 @@ def create_practice(
     *, rng: random.Random, clinicians: int, supervisors: int, since: dt.date
 ) -> Staff:
     members = plan_staff(rng, clinicians=clinicians, supervisors=supervisors)
+    _refuse_taken_usernames(members)
+    practice = Practice.objects.create(
+        name=DEMO_PRACTICE_NAME, slug=DEMO_PRACTICE_SLUG, timezone=DEMO_TIMEZONE
+    )
+    by_name = _create_users(practice, members, since)
+    supervisors_all = [by_name[m.username] for m in members if Role.SUPERVISOR in m.roles]
+    only_supervise = [by_name[m.username] for m in members if m.roles == [Role.SUPERVISOR.value]]
+    clinician_users = [by_name[m.username] for m in members if Role.CLINICIAN in m.roles]
+    _assign_supervisors(practice, clinician_users, supervisors_all, only_supervise)
+    profiles = _clinician_profiles(rng, clinician_users, supervisors_all)
+    return Staff(practice=practice, clinicians=profiles)
+
+
+def _refuse_taken_usernames(members: list[StaffMember]) -> None:
     usernames = [m.username for m in members]
     clash = sorted(User.objects.filter(username__in=usernames).values_list("username", flat=True))
     if clash:
@@ -86,9 +100,12 @@ def create_practice(
             "These demo usernames already belong to users outside the demo practice: "
             f"{', '.join(clash[:10])}. Rename or remove them first."
         )
-    practice = Practice.objects.create(
-        name=DEMO_PRACTICE_NAME, slug=DEMO_PRACTICE_SLUG, timezone=DEMO_TIMEZONE
-    )
+
+
+def _create_users(
+    practice: Practice, members: list[StaffMember], since: dt.date
+) -> dict[str, User]:
+    """The staff's users and memberships, by username."""
     password = make_password(DEMO_PASSWORD)
     joined = dt.datetime.combine(since, dt.time(9), tzinfo=dt.UTC)
     users = User.objects.bulk_create(
@@ -108,10 +125,15 @@ def create_practice(
         for m in members
         for role in m.roles
     )
+    return by_name
 
-    supervisors_all = [by_name[m.username] for m in members if Role.SUPERVISOR in m.roles]
-    only_supervise = [by_name[m.username] for m in members if m.roles == [Role.SUPERVISOR.value]]
-    clinician_users = [by_name[m.username] for m in members if Role.CLINICIAN in m.roles]
+
+def _assign_supervisors(
+    practice: Practice,
+    clinician_users: list[User],
+    supervisors_all: list[User],
+    only_supervise: list[User],
+) -> None:
     assignments = []
     for index, clinician in enumerate(clinician_users):
         # Clinicians who supervise are supervised by someone who only supervises; the rest
@@ -128,12 +150,16 @@ def create_practice(
             )
     SupervisionAssignment.objects.bulk_create(assignments)
 
-    clinician_profiles = []
+
+def _clinician_profiles(
+    rng: random.Random, clinician_users: list[User], supervisors_all: list[User]
+) -> list[Clinician]:
+    profiles = []
     for number, user in enumerate(clinician_users):
         supervises = user in supervisors_all
         # The headline clinicians use every measure, so their logins show all of Mend.
         headline = number < 2
-        clinician_profiles.append(
+        profiles.append(
             Clinician(
                 id=user.pk,
                 note_format=NOTE_FORMAT.pick(rng),
@@ -143,4 +169,4 @@ def create_practice(
                 caseload=0.6 if supervises else rng.choice((0.5, 1.0, 1.0, 1.0)),
             )
         )
-    return Staff(practice=practice, clinicians=clinician_profiles)
+    return profiles

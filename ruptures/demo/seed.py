@@ -100,12 +100,7 @@ def _build(
     plan = Plan.for_scale(scale)
     rng = random.Random(seed)  # noqa: S311 (reproducible demo data, not security)
     tz = ZoneInfo(DEMO_TIMEZONE)
-    if today is None:
-        now = timezone.now()
-        today = now.astimezone(tz).date()
-    else:
-        # A pinned day makes the output identical from one day to the next (tests).
-        now = dt.datetime.combine(today, dt.time(12), tzinfo=tz)
+    today, now = _today_and_now(today, tz)
     since = today - dt.timedelta(days=plan.history_days + 30)
 
     with _timed(phases, "staff"):
@@ -129,25 +124,7 @@ def _build(
             loader=loader,
             tables=tables,
         )
-        generator = ClientGenerator(context, rng)
-        with tqdm(
-            total=plan.clients,
-            unit="client",
-            desc="Seeding demo",
-            disable=not progress,
-            file=sys.stderr,
-        ) as bar:
-            # The headline clinicians (the first two) each get two active clients for sure.
-            pinned = [clinician for clinician in staff.clinicians[:2] for _ in range(2)]
-            for number in range(plan.clients):
-                if number < len(pinned):
-                    generator.generate(primary=pinned[number], active=True)
-                else:
-                    generator.generate()
-                if loader.pending >= FLUSH_ROWS:
-                    loader.flush()
-                bar.update(1)
-            loader.finish()
+        _write_clients(ClientGenerator(context, rng), clients=plan.clients, progress=progress)
 
     with _timed(phases, "statistics"), connection.cursor() as cursor:
         # Fresh statistics before the foreign keys and the set-based signal queries plan
@@ -176,3 +153,34 @@ def _build(
         releases=len(released),
         phases=phases,
     )
+
+
+def _today_and_now(today: dt.date | None, tz: ZoneInfo) -> tuple[dt.date, dt.datetime]:
+    if today is None:
+        now = timezone.now()
+        return now.astimezone(tz).date(), now
+    # A pinned day makes the output identical from one day to the next (tests).
+    return today, dt.datetime.combine(today, dt.time(12), tzinfo=tz)
+
+
+def _write_clients(generator: ClientGenerator, *, clients: int, progress: bool) -> None:
+    """Every client's record, COPYed in rounds of about FLUSH_ROWS rows."""
+    loader = generator.ctx.loader
+    with tqdm(
+        total=clients,
+        unit="client",
+        desc="Seeding demo",
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
+        # The headline clinicians (the first two) each get two active clients for sure.
+        pinned = [clinician for clinician in generator.ctx.clinicians[:2] for _ in range(2)]
+        for number in range(clients):
+            if number < len(pinned):
+                generator.generate(primary=pinned[number], active=True)
+            else:
+                generator.generate()
+            if loader.pending >= FLUSH_ROWS:
+                loader.flush()
+            bar.update(1)
+        loader.finish()
