@@ -25,7 +25,7 @@ import datetime as dt
 import itertools
 import math
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.metadata import version
@@ -730,8 +730,15 @@ def release_due(
 ) -> list[TrendRelease]:
     """Releases every due month of every practice that has none yet (the first run backfills
     the history). Safe to run again, and from several workers at once."""
+    return list(releasing_due(practices=practices, now=now))
+
+
+def releasing_due(
+    *, practices: Iterable[Practice] | None = None, now: dt.datetime | None = None
+) -> Iterator[TrendRelease]:
+    """``release_due``, one release at a time: a backfill of many months need not hold them
+    all (each release's measurements are a few megabytes in Python)."""
     now = now or timezone.now()
-    made = []
     for practice in practices if practices is not None else Practice.objects.order_by("pk"):
         until = due_until(practice, now)
         if until is None:
@@ -744,6 +751,5 @@ def release_due(
         )
         while month <= until:
             if month not in released:
-                made.append(release_month(practice=practice, month=month, now=now))
+                yield release_month(practice=practice, month=month, now=now)
             month = next_month(month)
-    return made

@@ -18,7 +18,7 @@ RELEASE_CRON = "7 * * * *"
 @app.task(name="ruptures.release_trends", queueing_lock="release_trends")
 def release_trends(timestamp: int | None = None) -> int:
     """Releases every due month of every practice; returns how many were made."""
-    return len(releases.release_due())
+    return sum(1 for _ in releases.releasing_due())
 
 
 @app.periodic(cron="0 * * * *", periodic_id="derive-daily-signals")

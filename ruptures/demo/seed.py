@@ -34,13 +34,13 @@ from ruptures.demo.reset import delete_practice
 from ruptures.demo.signal_history import give_signals_history
 from ruptures.demo.tables import Tables
 from ruptures.models import RuptureSignal
-from ruptures.releases import release_due
+from ruptures.releases import releasing_due
 from ruptures.services import signals_derive
 
 DEFAULT_SEED = 2026
 # Rows buffered before a COPY round: big enough that each COPY is efficient, small enough
 # that memory stays flat (a few tens of MB) whatever the scale.
-FLUSH_ROWS = 60_000
+FLUSH_ROWS = 20_000
 # Serialises concurrent seeders so two runs cannot both decide the practice is missing.
 ADVISORY_LOCK_KEY = "mend.seed_demo"
 
@@ -144,13 +144,13 @@ def _build(
         cursor.execute(f"ANALYZE {RuptureSignal._meta.db_table}")
     with _timed(phases, "trends releases"):
         # Supervisors find the past months released, as after the worker's first run.
-        released = release_due(practices=[staff.practice], now=now)
+        released = sum(1 for _ in releasing_due(practices=[staff.practice], now=now))
     return SeedResult(
         practice=staff.practice,
         created=True,
         counts={table.name: table.written for table in loader.tables},
         signals=signals,
-        releases=len(released),
+        releases=released,
         phases=phases,
     )
 

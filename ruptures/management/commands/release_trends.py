@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.models import Practice
-from ruptures.releases import BudgetExceeded, release_due
+from ruptures.releases import BudgetExceeded, releasing_due
 
 
 class Command(BaseCommand):
@@ -29,14 +29,18 @@ class Command(BaseCommand):
             practices = practices.filter(pk=options["practice"])
             if not practices.exists():
                 raise CommandError(f"No practice {options['practice']}.")
+        made = 0
         try:
-            made = release_due(practices=list(practices))
+            # One at a time, each said as it is made: a first run backfills up to three years.
+            for release in releasing_due(practices=list(practices)):
+                made += 1
+                self.stdout.write(
+                    f"released {release.month:%Y-%m} of practice {release.practice_id}"
+                )
         except BudgetExceeded as error:
             raise CommandError(str(error)) from error
-        for release in made:
-            self.stdout.write(f"released {release.month:%Y-%m} of practice {release.practice_id}")
         self.stdout.write(
-            self.style.SUCCESS(f"{len(made)} month(s) released.")
+            self.style.SUCCESS(f"{made} month(s) released.")
             if made
             else "Nothing was due: every closed month is released."
         )
