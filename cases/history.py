@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import pghistory
+import pghistory.models
 import pgtrigger
+from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Model
 
@@ -59,3 +61,16 @@ def demo_seeding() -> Iterator[None]:
         yield
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config(%s, %s, true)", [SEEDING_SETTING, previous or ""])
+
+
+# The trigger ``pghistory.DeleteEvent`` puts on a tracked table: it records each delete.
+DELETE_TRIGGER = "delete_delete"
+
+
+def event_model(model: type[Model]) -> type[Model] | None:
+    """The table of ``model``'s change history, or None if it has none."""
+    for candidate in apps.get_models():
+        if issubclass(candidate, pghistory.models.Event):
+            if candidate.pgh_tracked_model is model:
+                return candidate
+    return None

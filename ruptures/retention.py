@@ -11,63 +11,28 @@ after writing an access event that says so. The record's change history goes wit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import cast
 
 import pgtrigger
 from django.db import connection, transaction
+from django.db.models import ForeignKey, Model
 from django.utils import timezone
 
 from cases.audit import AccessOutcome, record_access
+from cases.history import DELETE_TRIGGER, event_model
+from cases.model_graph import path_to, rows_under
 from cases.models import Client
 
 PURGE_ACTION = "purge"
 PREVIEW_ACTION = "purge_preview"
 
-# Signed notes and addenda refuse DELETE to everyone else; the purge alone passes. Its deletes
-# are not recorded as history either: the history of the record goes with it (below).
-_PURGED_MODELS = (
-    "cases.Client",
-    "cases.CareTeamMember",
-    "cases.TherapySession",
-    "cases.ProgressNote",
-    "cases.NoteAddendum",
-    "cases.ProcessNote",
-    "cases.SessionRatingScale",
-    "cases.OutcomeRatingScale",
-    "cases.PostSessionQuestionnaire",
-    "cases.WorkingAllianceInventory",
-    "cases.Participant",
-    "ruptures.RuptureEpisode",
-    "ruptures.RepairAttempt",
-    "ruptures.RuptureSignal",
-)
-_GUARDS = (
+# Signed notes and addenda refuse DELETE to everyone else; the purge alone passes.
+_PROTECTED = (
     "cases.ProgressNote:signed_note_no_delete",
     "cases.NoteAddendum:addendum_append_only",
-    *(f"{model}:delete_delete" for model in _PURGED_MODELS),
-)
-
-# The change history (django-pghistory event tables) of the record, by how each table names it.
-_HISTORY_DELETES = (
-    *(
-        (f"DELETE FROM {table} WHERE client_id = %s", "client")  # noqa: S608 (tables listed here)
-        for table in (
-            "cases_careteammemberevent",
-            "cases_therapysessionevent",
-            "cases_sessionratingscaleevent",
-            "cases_outcomeratingscaleevent",
-            "cases_postsessionquestionnaireevent",
-            "cases_workingallianceinventoryevent",
-            "cases_participantevent",
-            "ruptures_ruptureepisodeevent",
-            "ruptures_repairattemptevent",
-            "ruptures_rupturesignalevent",
-        )
-    ),
-    ("DELETE FROM cases_clientevent WHERE pgh_obj_id = %s", "client"),
-    ("DELETE FROM cases_progressnoteevent WHERE session_id = ANY(%s)", "sessions"),
-    ("DELETE FROM cases_processnoteevent WHERE session_id = ANY(%s)", "sessions"),
-    ("DELETE FROM cases_noteaddendumevent WHERE note_id = ANY(%s)", "notes"),
 )
 
 _EXPIRED = """
@@ -89,26 +54,49 @@ WHERE NOT c.legal_hold
 ORDER BY p.id, c.id
 """
 
-# Children before parents; every statement is bound to one client.
-_DELETES = (
-    "DELETE FROM ruptures_rupturesignal WHERE client_id = %s",
-    "DELETE FROM ruptures_repairattempt WHERE client_id = %s",
-    "DELETE FROM ruptures_ruptureepisode WHERE client_id = %s",
-    "DELETE FROM cases_sessionratingscale WHERE client_id = %s",
-    "DELETE FROM cases_outcomeratingscale WHERE client_id = %s",
-    "DELETE FROM cases_postsessionquestionnaire WHERE client_id = %s",
-    "DELETE FROM cases_workingallianceinventory WHERE client_id = %s",
-    "DELETE FROM cases_participant WHERE client_id = %s",
-    "DELETE FROM cases_processnote WHERE session_id IN "
-    "(SELECT id FROM cases_therapysession WHERE client_id = %s)",
-    "DELETE FROM cases_noteaddendum WHERE note_id IN (SELECT n.id FROM cases_progressnote n "
-    "JOIN cases_therapysession s ON s.id = n.session_id WHERE s.client_id = %s)",
-    "DELETE FROM cases_progressnote WHERE session_id IN "
-    "(SELECT id FROM cases_therapysession WHERE client_id = %s)",
-    "DELETE FROM cases_therapysession WHERE client_id = %s",
-    "DELETE FROM cases_careteammember WHERE client_id = %s",
-    "DELETE FROM cases_client WHERE id = %s",
-)
+
+@dataclass(frozen=True)
+class _Plan:
+    """What purging one client takes; every statement is bound to the client's id alone."""
+
+    guards: tuple[str, ...]
+    deletes: tuple[str, ...]  # the record's rows, children before parents
+    history_deletes: tuple[str, ...]  # their change history; run while the rows still exist
+
+
+def _reaching_client(path: Sequence[ForeignKey], *, own_id: str) -> str:
+    """SQL: this row reaches the client (the one parameter) through ``path``, its chain of
+    foreign keys; ``own_id`` is the column naming the client in the client's own row."""
+    if not path:
+        return f"{own_id} = %s"
+    key, *rest = path
+    if not rest:
+        return f"{key.column} = %s"
+    parent = cast("type[Model]", key.related_model)._meta.db_table
+    inner = _reaching_client(rest, own_id=own_id)
+    return f"{key.column} IN (SELECT {key.target_field.column} FROM {parent} WHERE {inner})"  # noqa: S608
+
+
+@cache
+def _plan() -> _Plan:
+    """The record is the client and every row it holds through enforced foreign keys
+    (``cases.model_graph``), so a table added under the client is purged without being
+    listed here. Each row is found by its shortest chain of keys to the client."""
+    guards = list(_PROTECTED)
+    deletes: list[str] = []
+    history: list[str] = []
+    for model in rows_under(Client):
+        path = path_to(model, Client)
+        found = _reaching_client(path, own_id="id")
+        deletes.append(f"DELETE FROM {model._meta.db_table} WHERE {found}")  # noqa: S608
+        events = event_model(model)
+        if events is not None:
+            # The purge's deletes are not recorded as history: the history goes too. A
+            # snapshot names the client as its row does, the client's own by ``pgh_obj``.
+            guards.append(f"{model._meta.label}:{DELETE_TRIGGER}")
+            found = _reaching_client(path, own_id="pgh_obj_id")
+            history.append(f"DELETE FROM {events._meta.db_table} WHERE {found}")  # noqa: S608
+    return _Plan(guards=tuple(guards), deletes=tuple(deletes), history_deletes=tuple(history))
 
 
 @dataclass(frozen=True)
@@ -153,19 +141,12 @@ def purge(record: ExpiredRecord) -> int:
             record_ids=[record.client_id],
             outcome=AccessOutcome.ALLOWED,
         )
-        with pgtrigger.ignore(*_GUARDS), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT array_agg(s.id), array_agg(n.id) FILTER (WHERE n.id IS NOT NULL) "
-                "FROM cases_therapysession s LEFT JOIN cases_progressnote n ON n.session_id = s.id "
-                "WHERE s.client_id = %s",
-                [record.client_id],
-            )
-            sessions, notes = cursor.fetchone()
-            for statement in _DELETES:
+        plan = _plan()
+        with pgtrigger.ignore(*plan.guards), connection.cursor() as cursor:
+            # Positional parameters: pgtrigger.ignore prefixes each statement.
+            for statement in plan.history_deletes:
+                cursor.execute(statement, [record.client_id])
+            for statement in plan.deletes:
                 cursor.execute(statement, [record.client_id])
                 deleted += cursor.rowcount
-            keys = {"client": record.client_id, "sessions": sessions or [], "notes": notes or []}
-            # Positional parameters: pgtrigger.ignore prefixes each statement.
-            for statement, key in _HISTORY_DELETES:
-                cursor.execute(statement, [keys[key]])
     return deleted

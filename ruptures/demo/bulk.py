@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.db import connection
@@ -43,20 +43,43 @@ Batch = list[tuple["Table", list[Row]]]
 
 
 class Table:
-    """One table written by COPY: the model's fields in the order rows give them, an id
-    counter, and the rows buffered since the last flush."""
+    """One table written by COPY, an id counter, and the rows buffered since the last flush.
 
-    def __init__(self, model: type[Model], fields: Sequence[str]) -> None:
+    Its columns are the model's concrete fields in the model's order, which is the order
+    every row gives them: the id first, then the rest, less the generated columns (PostgreSQL
+    computes them) and the fields named in ``omit`` (the demo leaves them to their
+    defaults). A field added to the model is therefore written unless it is omitted here."""
+
+    def __init__(self, model: type[Model], *, omit: Collection[str] = ()) -> None:
         meta = model._meta
+        concrete = {field.name for field in meta.concrete_fields}
+        if unknown := set(omit) - concrete:
+            raise ValueError(f"{meta.label} has no concrete fields {sorted(unknown)}")
         self.name = meta.db_table
-        column_of = {field.name: field.column for field in meta.concrete_fields}
-        columns = ", ".join(column_of[name] for name in ("id", *fields))
+        written = [
+            field
+            for field in meta.concrete_fields
+            if field.name not in omit and not field.generated
+        ]
+        self.fields = tuple(field.name for field in written)
+        columns = ", ".join(field.column for field in written)
         self.copy_sql = f"COPY {self.name} ({columns}) FROM STDIN"
         self.rows: list[Row] = []
         self.written = 0
         self.analyzed = False
         self._next_id = 0
         self._last_id = 0
+
+    def check_width(self, row: Row) -> None:
+        """Say which table and which fields when the rows do not match the columns (a field
+        added to the model that the demo neither writes nor omits): PostgreSQL would only say
+        that the COPY is short of data."""
+        if len(row) != len(self.fields):
+            raise ValueError(
+                f"{self.name}: the demo gives {len(row)} values a row, the table's columns are "
+                f"{len(self.fields)}: {', '.join(self.fields)}. Write the new field in "
+                "ruptures/demo/clinical.py or omit it in ruptures/demo/tables.py."
+            )
 
     def start_ids(self, first: int) -> None:
         self._next_id = first
@@ -137,6 +160,7 @@ class Loader:
         batch: Batch = []
         for table in self.tables:
             if table.rows:
+                table.check_width(table.rows[0])
                 batch.append((table, table.rows))
                 table.written += len(table.rows)
                 table.rows = []

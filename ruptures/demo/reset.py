@@ -12,55 +12,23 @@ truncated instead, which takes a moment.
 
 from __future__ import annotations
 
+from functools import cache
+
 import pgtrigger
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
 
-from cases.models import (
-    CareTeamMember,
-    Client,
-    Membership,
-    NoteAddendum,
-    OutcomeRatingScale,
-    Participant,
-    PostSessionQuestionnaire,
-    Practice,
-    ProcessNote,
-    ProgressNote,
-    SessionRatingScale,
-    SupervisionAssignment,
-    TherapySession,
-    User,
-    WorkingAllianceInventory,
-)
-from ruptures.models import (
-    PrivacySpend,
-    RepairAttempt,
-    RuptureEpisode,
-    RuptureSignal,
-    TrendRelease,
-)
+from cases.model_graph import rows_under
+from cases.models import Membership, Practice, User
 
-# Children before parents. A table added later that points at these must be added here too.
-DELETE_ORDER: tuple[type[Model], ...] = (
-    PrivacySpend,
-    TrendRelease,
-    RuptureSignal,
-    RepairAttempt,
-    RuptureEpisode,
-    WorkingAllianceInventory,
-    PostSessionQuestionnaire,
-    OutcomeRatingScale,
-    SessionRatingScale,
-    Participant,
-    ProcessNote,
-    NoteAddendum,
-    ProgressNote,
-    TherapySession,
-    CareTeamMember,
-    Client,
-    SupervisionAssignment,
-)
+
+@cache
+def delete_order() -> tuple[type[Model], ...]:
+    """Every table whose rows the practice holds, children before parents (from the models'
+    foreign keys), but its memberships: ``delete_practice`` reads them first to find the users
+    to remove, and deletes them itself."""
+    return tuple(model for model in rows_under(Practice) if model not in (Practice, Membership))
+
 
 PROTECTED_DELETES = (
     "cases.ProgressNote:signed_note_no_delete",
@@ -89,7 +57,7 @@ def delete_practice(practice: Practice) -> None:
 def _truncate() -> bool:
     """Empty the clinical tables at once; False if something outside them refers to them
     (a table added later), in which case nothing was changed."""
-    names = ", ".join(model._meta.db_table for model in DELETE_ORDER)
+    names = ", ".join(model._meta.db_table for model in delete_order())
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {names}")
@@ -103,9 +71,9 @@ def _delete_rows(practice: Practice) -> None:
         # Each deleted parent row is checked against its children by the foreign keys;
         # with stale statistics those checks can pick a scan of the whole practice per row.
         # Fresh statistics keep them on the key indexes.
-        for model in DELETE_ORDER:
+        for model in delete_order():
             cursor.execute(f"ANALYZE {model._meta.db_table}")
-        for model in DELETE_ORDER:
+        for model in delete_order():
             # The table name comes from the model, the practice id is bound.
             cursor.execute(
                 f"DELETE FROM {model._meta.db_table} WHERE practice_id = %s",  # noqa: S608

@@ -1,4 +1,8 @@
-"""The tables the demo writes by COPY, with the field order every row follows."""
+"""The tables the demo writes by COPY.
+
+Each table's columns come from its model (``ruptures.demo.bulk.Table``): every concrete field
+in the model's order, less the generated ones. What the demo does not write is named here.
+"""
 
 from __future__ import annotations
 
@@ -17,129 +21,30 @@ from cases.models import (
 from ruptures.demo.bulk import Table
 from ruptures.models import RepairAttempt, RuptureEpisode
 
-MEASURE_HEAD = ("practice", "session", "client", "recorded_by", "created_at")
+# Nothing in the demo is archived: a demo record is live until someone archives it.
+LIVE = ("archived_at",)
+# Demo clients are individuals, each their own respondent: no participants answer measures.
+MEASURE_OMIT = (*LIVE, "participant")
 
 
 class Tables:
     """Fresh ``Table`` objects per run (they hold the id counters and row buffers). The
-    attribute order is the COPY order: every parent before its children. Generated columns
-    (measure totals and WAI subscales) are absent: PostgreSQL computes them."""
+    attribute order is the COPY order: every parent before its children."""
 
     def __init__(self) -> None:
-        self.clients = Table(
-            Client,
-            (
-                "practice",
-                "kind",
-                "code",
-                "name",
-                "date_of_birth",
-                "email",
-                "phone",
-                "status",
-                "intake_date",
-                "discharge_date",
-                "primary_clinician",
-                "created_at",
-                "updated_at",
-            ),
-        )
-        self.care_team = Table(CareTeamMember, ("practice", "client", "clinician", "added_at"))
-        self.sessions = Table(
-            TherapySession,
-            (
-                "practice",
-                "client",
-                "clinician",
-                "starts_at",
-                "duration_minutes",
-                "modality",
-                "setting",
-                "attendance",
-                "created_at",
-                "updated_at",
-            ),
-        )
-        self.notes = Table(
-            ProgressNote,
-            (
-                "practice",
-                "session",
-                "author",
-                "format",
-                "sections",
-                "status",
-                "signed_by",
-                "signed_at",
-                "created_at",
-                "updated_at",
-            ),
-        )
-        self.addenda = Table(
-            NoteAddendum, ("practice", "note", "author", "reason", "text", "created_at")
-        )
-        self.process_notes = Table(
-            ProcessNote, ("practice", "session", "author", "text", "created_at", "updated_at")
-        )
-        self.srs = Table(
-            SessionRatingScale,
-            (*MEASURE_HEAD, "relationship", "goals_and_topics", "approach_or_method", "overall"),
-        )
-        self.ors = Table(
-            OutcomeRatingScale,
-            (*MEASURE_HEAD, "individually", "interpersonally", "socially", "overall"),
-        )
-        self.psq = Table(
-            PostSessionQuestionnaire,
-            (*MEASURE_HEAD, "respondent", "rupture_experienced", "tension", "resolution"),
-        )
-        self.wai = Table(
-            WorkingAllianceInventory,
-            (*MEASURE_HEAD, "respondent", *(f"item_{n}" for n in range(1, 13))),
-        )
-        self.episodes = Table(
-            RuptureEpisode,
-            (
-                "practice",
-                "client",
-                "session",
-                "relationship",
-                "direction",
-                "kind",
-                "marker_schemes",
-                "markers",
-                "moment",
-                "factors",
-                "intensity",
-                "detected_on",
-                "source",
-                "description",
-                "status",
-                "closed_on",
-                "recurrence_of",
-                "created_by",
-                "created_at",
-                "updated_at",
-            ),
-        )
-        self.repairs = Table(
-            RepairAttempt,
-            (
-                "practice",
-                "episode",
-                "client",
-                "session",
-                "attempted_on",
-                "initiator",
-                "both_engaged",
-                "strategies",
-                "outcome",
-                "resolution_rating",
-                "note",
-                "recorded_by",
-                "created_at",
-            ),
-        )
+        # No demo record is on legal hold.
+        self.clients = Table(Client, omit=(*LIVE, "legal_hold"))
+        self.care_team = Table(CareTeamMember)
+        self.sessions = Table(TherapySession, omit=LIVE)
+        self.notes = Table(ProgressNote, omit=LIVE)
+        self.addenda = Table(NoteAddendum)
+        self.process_notes = Table(ProcessNote, omit=LIVE)
+        self.srs = Table(SessionRatingScale, omit=MEASURE_OMIT)
+        self.ors = Table(OutcomeRatingScale, omit=MEASURE_OMIT)
+        self.psq = Table(PostSessionQuestionnaire, omit=MEASURE_OMIT)
+        self.wai = Table(WorkingAllianceInventory, omit=MEASURE_OMIT)
+        self.episodes = Table(RuptureEpisode, omit=LIVE)
+        self.repairs = Table(RepairAttempt, omit=LIVE)
 
     def in_order(self) -> list[Table]:
         return list(vars(self).values())

@@ -232,7 +232,7 @@ def _foreign_keys() -> list[tuple[str, str, str]]:
 
 
 def test_foreign_keys_checked_at_the_end_still_refuse_a_bad_row(practice, clinician) -> None:
-    table = Table(CareTeamMember, ("practice", "client", "clinician", "added_at"))
+    table = Table(CareTeamMember)
     missing_client = 10**9
     with Loader([table]) as loader:
         loader.begin(check_foreign_keys_at_end=True)
