@@ -7,7 +7,8 @@ allowed past them, and only for these statements.
 
 Deleting row by row costs a foreign-key check per child table per row (minutes at the
 reference scale), so when the demo practice is the only one in the database its tables are
-truncated instead, which takes a moment.
+truncated instead, which takes a moment, together with the rows of other tables that point
+into them (the idempotency records of its writes), when each such row does.
 """
 
 from __future__ import annotations
@@ -54,12 +55,35 @@ def delete_practice(practice: Practice) -> None:
     practice.delete()
 
 
+# Tables outside the practice's own whose foreign keys the database enforces into them (the
+# idempotency records of writes on its clients, for one): their key columns, per table.
+_REFERRERS_SQL = """
+SELECT c.conrelid::regclass::text, array_agg(a.attname::text ORDER BY a.attname)
+FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+WHERE c.contype = 'f'
+  AND c.confrelid = ANY(%(tables)s::regclass[])
+  AND NOT c.conrelid = ANY(%(tables)s::regclass[])
+GROUP BY c.conrelid
+"""
+
+
 def _truncate() -> bool:
-    """Empty the clinical tables at once; False if something outside them refers to them
-    (a table added later), in which case nothing was changed."""
-    names = ", ".join(model._meta.db_table for model in delete_order())
+    """Empty the clinical tables at once, with the rows elsewhere that point into them; False,
+    with nothing changed, when a table outside them holds a row that points at none of them
+    (and so is not the practice's to take)."""
+    tables = [model._meta.db_table for model in delete_order()]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_REFERRERS_SQL, {"tables": tables})
+            referrers = cursor.fetchall()
+            for table, columns in referrers:
+                unrelated = " AND ".join(f'"{column}" IS NULL' for column in columns)
+                # Names from the catalogue.
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {unrelated})")  # noqa: S608
+                if cursor.fetchone()[0]:
+                    return False
+            names = ", ".join([*tables, *(table for table, _ in referrers)])
             cursor.execute(f"TRUNCATE {names}")
     except DatabaseError:
         return False

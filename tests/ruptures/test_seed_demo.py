@@ -10,10 +10,11 @@ import pghistory.models
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Model
 from django.utils import timezone
 
+from api.models import IdempotencyRecord
 from cases.choices import (
     Attendance,
     ClientKind,
@@ -51,6 +52,7 @@ from ruptures.choices import (
 )
 from ruptures.demo import DEMO_PASSWORD, DEMO_PRACTICE_SLUG
 from ruptures.demo.bulk import Loader, Table
+from ruptures.demo.reset import _truncate
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +180,50 @@ def test_seed_demo_runs_again_without_changes_and_resets_to_the_same_data() -> N
     seed("--reset")
     assert counts() == first
     assert Practice.objects.filter(pk=other.pk).exists()
+
+
+def _idempotency_record(user: User, key: str, client: Client | None) -> IdempotencyRecord:
+    return IdempotencyRecord.objects.create(
+        user=user,
+        key=key,
+        method="POST",
+        path="/api/v1/sessions/",
+        request_hash="0" * 64,
+        status_code=201,
+        object_type="therapysession",
+        object_id=1,
+        client=client,
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
+
+
+def test_reset_truncates_with_the_records_that_point_into_the_demo_and_nothing_else() -> None:
+    seed()
+    demo_client = Client.objects.first()
+    clinician = demo_client.care_team_members.first().clinician
+    _idempotency_record(clinician, "of-a-demo-client", demo_client)
+
+    # Alone, with only records of its own clients elsewhere: the fast path takes them along.
+    with transaction.atomic():
+        assert _truncate() is True
+        assert not Client.objects.exists()
+        assert not IdempotencyRecord.objects.exists()
+        transaction.set_rollback(True)
+
+    # A record that is not the practice's (of someone outside it, about no client): nothing is
+    # truncated, and the rows go one by one.
+    outsider = User.objects.create_user(username="outsider", password="not-the-demo-one")
+    _idempotency_record(outsider, "of-no-client", None)
+    with transaction.atomic():
+        assert _truncate() is False
+        assert Client.objects.exists()
+        assert IdempotencyRecord.objects.count() == 2
+        transaction.set_rollback(True)
+
+    first = counts()
+    seed("--reset")
+    assert counts() == first
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["of-no-client"]
 
 
 def test_seed_demo_refuses_usernames_that_belong_to_someone_else() -> None:
