@@ -8,7 +8,7 @@ The models live in modules by concern; everything is imported here, which is how
 them (and pghistory puts each tracked model's event model, ``ClientEvent`` and the rest).
 """
 
-from cases.audit import AccessChainHead, AccessEvent
+from cases.models.audit import AccessChainHead, AccessEvent
 from cases.models.clients import CareTeamMember, Client, Participant
 from cases.models.measures import (
     MEASURE_MODELS,
