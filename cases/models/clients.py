@@ -15,6 +15,7 @@ from cases.choices import (
     ParticipantRole,
 )
 from cases.history import track_history
+from cases.models.base import Archivable, PracticeScoped
 from cases.models.people import Practice
 from cases.validators import (
     PARTICIPANT_LABEL_MAX_LENGTH,
@@ -23,7 +24,7 @@ from cases.validators import (
 
 
 @track_history()
-class Client(models.Model):
+class Client(Archivable):
     """The unit of care. Identifying fields never leave through trends; ``code`` is the
     pseudonym used wherever a record must be referred to without naming anyone."""
 
@@ -48,8 +49,6 @@ class Client(models.Model):
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_clients"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A legal hold keeps the whole record past its retention period (purge_expired skips it).
     legal_hold = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -115,8 +114,7 @@ class Client(models.Model):
 
 
 @track_history()
-class CareTeamMember(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+class CareTeamMember(PracticeScoped):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="care_team_members")
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_team_memberships"
@@ -136,20 +134,17 @@ class CareTeamMember(models.Model):
 
 
 @track_history()
-class Participant(models.Model):
+class Participant(PracticeScoped, Archivable):
     """One member of a couple or family client as the record names them: a display label the
     clinician chooses ("Partner A", "Mum") and a role, nothing else. Client-side measures say
     which participant answered, so each partner can rate the same session."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="participants")
     label = models.CharField(
         max_length=PARTICIPANT_LABEL_MAX_LENGTH, validators=[validate_plain_text]
     )
     role = models.CharField(max_length=12, choices=ParticipantRole.choices)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

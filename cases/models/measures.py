@@ -15,8 +15,8 @@ from cases.choices import (
     Respondent,
 )
 from cases.history import track_history
+from cases.models.base import Archivable, PracticeScoped
 from cases.models.clients import Client, Participant
-from cases.models.people import Practice
 from cases.models.sessions import TherapySession
 
 
@@ -41,11 +41,10 @@ def _rating_field(*, low: int = 1, high: int = 5, null: bool = False) -> Any:
     )
 
 
-class SessionMeasure(models.Model):
+class SessionMeasure(PracticeScoped, Archivable):
     """Fields every measure shares. ``client`` repeats the session's client so a client's
     series can be read from one index; a composite foreign key keeps the two in step."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
     # Who answered a client-side measure of a couple or family client: each participant rates
@@ -57,8 +56,6 @@ class SessionMeasure(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

@@ -18,8 +18,8 @@ from cases.choices import (
     Setting,
 )
 from cases.history import track_history
+from cases.models.base import Archivable, PracticeScoped
 from cases.models.clients import Client
-from cases.models.people import Practice
 from cases.validators import (
     NOTE_TEXT_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -33,8 +33,7 @@ _NEW_SESSION = ", ".join(f"NEW.{column}" for column in SIGNED_SESSION_COLUMNS)
 
 
 @track_history()
-class TherapySession(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+class TherapySession(PracticeScoped, Archivable):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
     clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_held"
@@ -49,8 +48,6 @@ class TherapySession(models.Model):
         max_length=20, choices=Attendance.choices, default=Attendance.SCHEDULED
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -152,10 +149,9 @@ _NEW_ROW = ", ".join(f"NEW.{column}" for column in SIGNED_NOTE_COLUMNS)
 
 
 @track_history()
-class ProgressNote(models.Model):
+class ProgressNote(PracticeScoped, Archivable):
     """The clinical record of one session. Signed notes are immutable; corrections are addenda."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     session = models.OneToOneField(
         TherapySession, on_delete=models.PROTECT, related_name="progress_note"
     )
@@ -174,8 +170,6 @@ class ProgressNote(models.Model):
     )
     signed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -233,10 +227,9 @@ class ProgressNote(models.Model):
 
 
 @track_history()
-class NoteAddendum(models.Model):
+class NoteAddendum(PracticeScoped):
     """A correction or addition to a signed note: append-only, in the database too."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=REASON_MAX_LENGTH)
@@ -264,10 +257,9 @@ class NoteAddendum(models.Model):
 
 
 @track_history()
-class ProcessNote(models.Model):
+class ProcessNote(PracticeScoped, Archivable):
     """A psychotherapy note (45 CFR 164.501): its author's alone, kept apart from the record."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(
         TherapySession, on_delete=models.PROTECT, related_name="process_notes"
     )
@@ -278,8 +270,6 @@ class ProcessNote(models.Model):
         max_length=NOTE_TEXT_MAX_LENGTH, validators=[MaxLengthValidator(NOTE_TEXT_MAX_LENGTH)]
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
