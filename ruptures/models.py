@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 
+from cases import same_practice
 from cases.history import track_history
 from cases.models import Client, Participant, TherapySession
 from cases.models.base import Archivable, PracticeScoped
@@ -158,10 +159,8 @@ class RuptureEpisode(PracticeScoped, Archivable):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["id", "practice"], name="episode_id_practice"),
-            models.UniqueConstraint(
-                fields=["id", "client", "practice"], name="episode_id_client_practice"
-            ),
+            same_practice.referenced_key("episode_id_practice"),
+            same_practice.referenced_key("episode_id_client_practice", with_client=True),
             models.CheckConstraint(
                 condition=Q(relationship__in=Relationship.values),
                 name="episode_relationship_valid",

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from cases import errors
+from cases import errors, same_practice
 from cases.choices import (
     ClientKind,
     ClientStatus,
@@ -56,7 +56,7 @@ class Client(Archivable):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["practice", "code"], name="client_code_unique"),
-            models.UniqueConstraint(fields=["id", "practice"], name="client_id_practice"),
+            same_practice.referenced_key("client_id_practice"),
             models.CheckConstraint(
                 condition=Q(kind__in=ClientKind.values), name="client_kind_valid"
             ),

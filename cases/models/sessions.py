@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 
+from cases import same_practice
 from cases.choices import (
     NOTE_SECTIONS,
     Attendance,
@@ -52,10 +53,8 @@ class TherapySession(PracticeScoped, Archivable):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["id", "practice"], name="session_id_practice"),
-            models.UniqueConstraint(
-                fields=["id", "client", "practice"], name="session_id_client_practice"
-            ),
+            same_practice.referenced_key("session_id_practice"),
+            same_practice.referenced_key("session_id_client_practice", with_client=True),
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=1, duration_minutes__lte=600),
                 name="session_duration_range",
@@ -174,7 +173,7 @@ class ProgressNote(PracticeScoped, Archivable):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["id", "practice"], name="note_id_practice"),
+            same_practice.referenced_key("note_id_practice"),
             models.CheckConstraint(
                 condition=Q(format__in=NoteFormat.values), name="note_format_valid"
             ),
