@@ -115,9 +115,6 @@ class SessionRatingScale(SessionMeasure):
         ]
         indexes = [models.Index(fields=["client", "created_at"], name="srs_client_idx")]
 
-    def __str__(self) -> str:
-        return super().__str__()
-
 
 @track_history(exclude=["total"])
 class OutcomeRatingScale(SessionMeasure):
@@ -147,9 +144,6 @@ class OutcomeRatingScale(SessionMeasure):
             _item_range("ors", ORS_ITEMS, 0, 10),
         ]
         indexes = [models.Index(fields=["client", "created_at"], name="ors_client_idx")]
-
-    def __str__(self) -> str:
-        return super().__str__()
 
     @property
     def in_clinical_range(self) -> bool:
@@ -198,9 +192,6 @@ class PostSessionQuestionnaire(SessionMeasure):
                 name="psq_ratings_match_rupture",
             ),
         ]
-
-    def __str__(self) -> str:
-        return super().__str__()
 
 
 @track_history(exclude=["task", "bond", "goal", "total"])
@@ -262,9 +253,6 @@ class WorkingAllianceInventory(SessionMeasure):
             ),
             _item_range("wai", WAI_ITEMS, 1, 5),
         ]
-
-    def __str__(self) -> str:
-        return super().__str__()
 
 
 MEASURE_MODELS = (
