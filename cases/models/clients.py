@@ -9,18 +9,11 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases import errors, same_practice
-from cases.choices import (
-    ClientKind,
-    ClientStatus,
-    ParticipantRole,
-)
+from cases.choices import ClientKind, ClientStatus, ParticipantRole
 from cases.history import track_history
 from cases.models.base import Archivable, PracticeScoped
 from cases.models.people import Practice
-from cases.validators import (
-    PARTICIPANT_LABEL_MAX_LENGTH,
-    validate_plain_text,
-)
+from cases.validators import PARTICIPANT_LABEL_MAX_LENGTH, validate_plain_text
 
 
 @track_history()

@@ -11,9 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases import errors
-from cases.choices import (
-    Respondent,
-)
+from cases.choices import Respondent
 from cases.history import track_history
 from cases.models.base import Archivable, PracticeScoped
 from cases.models.clients import Client, Participant

@@ -11,9 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from cases.choices import (
-    Role,
-)
+from cases.choices import Role
 from cases.history import track_history
 
 # Trends: the privacy loss ε a monthly release may spend (ruptures.releases), and the days

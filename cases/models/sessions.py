@@ -10,21 +10,11 @@ from django.db import models
 from django.db.models import F, Q
 
 from cases import same_practice
-from cases.choices import (
-    NOTE_SECTIONS,
-    Attendance,
-    Modality,
-    NoteFormat,
-    NoteStatus,
-    Setting,
-)
+from cases.choices import NOTE_SECTIONS, Attendance, Modality, NoteFormat, NoteStatus, Setting
 from cases.history import track_history
 from cases.models.base import Archivable, PracticeScoped
 from cases.models.clients import Client
-from cases.validators import (
-    NOTE_TEXT_MAX_LENGTH,
-    REASON_MAX_LENGTH,
-)
+from cases.validators import NOTE_TEXT_MAX_LENGTH, REASON_MAX_LENGTH
 
 # What a signed progress note documents about its session: once the note is signed these stay
 # as they were, and the session is not archived. Corrections are addenda to the note.
