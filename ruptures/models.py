@@ -9,8 +9,10 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 
+from cases import same_practice
 from cases.history import track_history
-from cases.models import Client, Participant, Practice, TherapySession
+from cases.models import Client, Participant, TherapySession
+from cases.models.base import Archivable, PracticeScoped
 from cases.validators import OBSERVATION_MAX_LENGTH, REASON_MAX_LENGTH
 from ruptures.choices import (
     CLOSED_STATUSES,
@@ -97,8 +99,7 @@ def _marker_schemes_sql() -> str:
 
 
 @track_history()
-class RuptureEpisode(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+class RuptureEpisode(PracticeScoped, Archivable):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_episodes")
     session = models.ForeignKey(
         TherapySession,
@@ -154,16 +155,12 @@ class RuptureEpisode(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["id", "practice"], name="episode_id_practice"),
-            models.UniqueConstraint(
-                fields=["id", "client", "practice"], name="episode_id_client_practice"
-            ),
+            same_practice.referenced_key("episode_id_practice"),
+            same_practice.referenced_key("episode_id_client_practice", with_client=True),
             models.CheckConstraint(
                 condition=Q(relationship__in=Relationship.values),
                 name="episode_relationship_valid",
@@ -274,8 +271,7 @@ class RuptureEpisode(models.Model):
 
 
 @track_history()
-class RepairAttempt(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+class RepairAttempt(PracticeScoped, Archivable):
     episode = models.ForeignKey(
         RuptureEpisode, on_delete=models.PROTECT, related_name="repair_attempts"
     )
@@ -303,8 +299,6 @@ class RepairAttempt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set by DELETE through the API: gone from every list and lookup, kept until purged.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -339,11 +333,10 @@ class RepairAttempt(models.Model):
 
 
 @track_history()
-class RuptureSignal(models.Model):
+class RuptureSignal(PracticeScoped):
     """A possible rupture someone may be missing, derived by the server from measures and
     episodes. ``dedup_key`` makes derivation idempotent: the same evidence raises one signal."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rupture_signals")
     rule = models.CharField(max_length=24, choices=SignalRule.choices)
     session = models.ForeignKey(
@@ -431,7 +424,7 @@ class RuptureSignal(models.Model):
         return f"{self.rule} signal {self.pk} ({self.status})"
 
 
-class TrendRelease(models.Model):
+class TrendRelease(PracticeScoped):
     """One practice's trends for one month, computed once with differential privacy
     (``ruptures.releases``) and never changed: every trends answer reads these rows only.
 
@@ -440,7 +433,6 @@ class TrendRelease(models.Model):
     the contribution bounds and the budget plan), so that later changes of the practice's
     settings reach later releases only."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     month = models.DateField()  # the first day of the month released
     made_at = models.DateTimeField()
     settings = models.JSONField()
@@ -461,12 +453,11 @@ class TrendRelease(models.Model):
         return f"trends release {self.month:%Y-%m} of practice {self.practice_id}"
 
 
-class PrivacySpend(models.Model):
+class PrivacySpend(PracticeScoped):
     """The budget ledger: the privacy loss (zCDP ρ) each measurement of a release spent
     against its month's budget. Append-only; a release that would take a month past its
     budget is refused before anything is computed."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     month = models.DateField()
     release = models.ForeignKey(
         TrendRelease, on_delete=models.PROTECT, null=True, blank=True, related_name="spends"

@@ -1,0 +1,261 @@
+"""Session measures: SRS, ORS, PSQ and WAI-SR, one row per answer, scored by the database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from cases import errors
+from cases.choices import Respondent
+from cases.history import track_history
+from cases.models.base import Archivable, PracticeScoped
+from cases.models.clients import Client, Participant
+from cases.models.sessions import TherapySession
+
+
+def _item_field() -> models.DecimalField:
+    """A 0–10 SRS or ORS item with one decimal."""
+    return models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(10))],
+    )
+
+
+def _total_field() -> models.DecimalField:
+    return models.DecimalField(max_digits=3, decimal_places=1)
+
+
+def _rating_field(*, low: int = 1, high: int = 5, null: bool = False) -> Any:
+    return models.PositiveSmallIntegerField(
+        null=null,
+        blank=null,
+        validators=[MinValueValidator(low), MaxValueValidator(high)],
+    )
+
+
+class SessionMeasure(PracticeScoped, Archivable):
+    """Fields every measure shares. ``client`` repeats the session's client so a client's
+    series can be read from one index; a composite foreign key keeps the two in step."""
+
+    session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+")
+    # Who answered a client-side measure of a couple or family client: each participant rates
+    # the session for themselves. Null for an individual client and for the therapist's side.
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.pk} for session {self.session_id}"
+
+
+def _item_range(prefix: str, fields: list[str], low: int, high: int) -> models.CheckConstraint:
+    condition = Q()
+    for field in fields:
+        condition &= Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return models.CheckConstraint(condition=condition, name=f"{prefix}_items_range")
+
+
+def _sum(*fields: str) -> Any:
+    expression: Any = F(fields[0])
+    for field in fields[1:]:
+        expression = expression + F(field)
+    return expression
+
+
+SRS_ITEMS = ["relationship", "goals_and_topics", "approach_or_method", "overall"]
+ORS_ITEMS = ["individually", "interpersonally", "socially", "overall"]
+WAI_ITEMS = [f"item_{n}" for n in range(1, 13)]
+WAI_SUBSCALES = {
+    "task": [1, 2, 10, 12],
+    "bond": [3, 5, 7, 9],
+    "goal": [4, 6, 8, 11],
+}
+
+
+@track_history(exclude=["total"])
+class SessionRatingScale(SessionMeasure):
+    """SRS, end of session: four 0–10 items, total 0–40, scored by the database."""
+
+    relationship = _item_field()
+    goals_and_topics = _item_field()
+    approach_or_method = _item_field()
+    overall = _item_field()
+    total = models.GeneratedField(
+        expression=_sum(*SRS_ITEMS),
+        output_field=_total_field(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "participant"],
+                nulls_distinct=False,
+                name="srs_one_per_session",
+                violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
+            ),
+            _item_range("srs", SRS_ITEMS, 0, 10),
+        ]
+        indexes = [models.Index(fields=["client", "created_at"], name="srs_client_idx")]
+
+
+@track_history(exclude=["total"])
+class OutcomeRatingScale(SessionMeasure):
+    """ORS, start of session: four 0–10 items, total 0–40; clinical cutoff 25."""
+
+    CLINICAL_CUTOFF = Decimal("25")
+
+    individually = _item_field()
+    interpersonally = _item_field()
+    socially = _item_field()
+    overall = _item_field()
+    total = models.GeneratedField(
+        expression=_sum(*ORS_ITEMS),
+        output_field=_total_field(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "participant"],
+                nulls_distinct=False,
+                name="ors_one_per_session",
+                violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
+            ),
+            _item_range("ors", ORS_ITEMS, 0, 10),
+        ]
+        indexes = [models.Index(fields=["client", "created_at"], name="ors_client_idx")]
+
+    @property
+    def in_clinical_range(self) -> bool:
+        return self.total < self.CLINICAL_CUTOFF
+
+
+@track_history()
+class PostSessionQuestionnaire(SessionMeasure):
+    """PSQ rupture items from the client or the therapist."""
+
+    respondent = models.CharField(max_length=10, choices=Respondent.choices)
+    rupture_experienced = models.BooleanField()
+    tension = _rating_field(null=True)
+    resolution = _rating_field(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "respondent", "participant"],
+                nulls_distinct=False,
+                name="psq_one_per_session_respondent",
+                violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
+                name="psq_participant_client_side",
+                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        rupture_experienced=True,
+                        tension__isnull=False,
+                        resolution__isnull=False,
+                        tension__gte=1,
+                        tension__lte=5,
+                        resolution__gte=1,
+                        resolution__lte=5,
+                    )
+                    | Q(rupture_experienced=False, tension__isnull=True, resolution__isnull=True)
+                ),
+                name="psq_ratings_match_rupture",
+            ),
+        ]
+
+
+@track_history(exclude=["task", "bond", "goal", "total"])
+class WorkingAllianceInventory(SessionMeasure):
+    """WAI-SR: twelve 1–5 items; task, bond and goal subscales, each the sum of four items."""
+
+    respondent = models.CharField(
+        max_length=10, choices=Respondent.choices, default=Respondent.CLIENT
+    )
+    item_1 = _rating_field()
+    item_2 = _rating_field()
+    item_3 = _rating_field()
+    item_4 = _rating_field()
+    item_5 = _rating_field()
+    item_6 = _rating_field()
+    item_7 = _rating_field()
+    item_8 = _rating_field()
+    item_9 = _rating_field()
+    item_10 = _rating_field()
+    item_11 = _rating_field()
+    item_12 = _rating_field()
+    task = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["task"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    bond = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["bond"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    goal = models.GeneratedField(
+        expression=_sum(*[f"item_{n}" for n in WAI_SUBSCALES["goal"]]),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    total = models.GeneratedField(
+        expression=_sum(*WAI_ITEMS),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "respondent", "participant"],
+                nulls_distinct=False,
+                name="wai_one_per_session_respondent",
+                violation_error_message=errors.MEASURE_EXISTS,
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
+                name="wai_participant_client_side",
+                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
+            ),
+            _item_range("wai", WAI_ITEMS, 1, 5),
+        ]
+
+
+MEASURE_MODELS = (
+    SessionRatingScale,
+    OutcomeRatingScale,
+    PostSessionQuestionnaire,
+    WorkingAllianceInventory,
+)
