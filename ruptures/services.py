@@ -7,16 +7,13 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases.choices import Role
-from cases.errors import NOT_IN_CARE_TEAM
+from cases import policies
 from cases.models import (
-    CareTeamMember,
     Client,
-    Membership,
     OutcomeRatingScale,
     PostSessionQuestionnaire,
     Practice,
@@ -53,18 +50,9 @@ def practice_today(practice: Practice) -> dt.date:
 
 
 def _require_care_team(*, client: Client, user: User) -> None:
-    is_clinician = Membership.objects.filter(
-        practice_id=client.practice_id,
-        user=user,
-        role=Role.CLINICIAN,
-        is_active=True,
-        user__is_active=True,
-    ).exists()
-    if (
-        not is_clinician
-        or not CareTeamMember.objects.filter(client=client, clinician=user).exists()
-    ):
-        raise PermissionDenied(NOT_IN_CARE_TEAM)
+    # Anyone but the client's care team is refused alike (403), a non-clinician included:
+    # unlike the cases services, which tell a non-clinician so (400).
+    policies.require_care_team(client=client, user=user, name_non_members=False)
 
 
 def _check_session(*, session: TherapySession | None, client: Client) -> None:

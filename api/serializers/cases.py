@@ -9,8 +9,6 @@ from rest_framework import serializers
 from api.serializers.base import StrictModelSerializer, StrictSerializer
 from api.serializers.fields import ScopedPrimaryKeyField
 from cases import selectors, services
-from cases.choices import Role
-from cases.errors import NOT_IN_CARE_TEAM
 from cases.models import (
     Client,
     NoteAddendum,
@@ -28,10 +26,6 @@ from cases.models import (
 from cases.validators import NOTE_TEXT_MAX_LENGTH
 
 
-def _clinician_practices(*, user: User) -> Any:
-    return selectors.practices_where(user=user, role=Role.CLINICIAN)
-
-
 class PersonSerializer(serializers.ModelSerializer):
     """A colleague as the API shows them: no contact details."""
 
@@ -47,7 +41,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class ClientSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_clinician_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.clinician_practices)
     primary_clinician = ScopedPrimaryKeyField(
         model=User,
         selector=selectors.colleague_clinicians,
@@ -153,16 +147,11 @@ class TherapySessionSerializer(StrictModelSerializer):
         annotated = getattr(session, "has_note", None)  # lists and lookups (the viewset)
         return hasattr(session, "progress_note") if annotated is None else annotated
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        client, clinician = attrs.get("client"), attrs.get("clinician")
-        if client is not None and clinician is not None:
-            if not client.care_team_members.filter(clinician=clinician).exists():
-                raise serializers.ValidationError({"clinician": [NOT_IN_CARE_TEAM]})
-        return attrs
-
     def create(self, validated_data: dict[str, Any]) -> TherapySession:
         clinician = validated_data.pop("clinician", None) or self.user
-        session = services.session_create(clinician=clinician, **validated_data)
+        session = services.session_create(
+            clinician=clinician, logged_by=self.user, **validated_data
+        )
         session.has_note = False  # type: ignore[attr-defined]  # just made: no note yet
         return session
 

@@ -14,10 +14,6 @@ from cases.choices import Role
 from cases.models import Membership, Practice, SupervisionAssignment, User
 
 
-def _admin_practices(*, user: User) -> Any:
-    return selectors.practices_where(user=user, role=Role.PRACTICE_ADMIN)
-
-
 class PracticeBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Practice
@@ -49,7 +45,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     # People of the caller's practices (those created through /users/ among them); anyone
     # else reads as an id that does not exist.
     user = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
@@ -118,7 +114,9 @@ class UserCreateSerializer(UserSerializer):
     """A new person of ``practice`` with ``roles`` there; the answer carries the token with
     which they choose their password (``POST /auth/set-password/``)."""
 
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices, write_only=True)
+    practice = ScopedPrimaryKeyField(
+        model=Practice, selector=selectors.administered_practices, write_only=True
+    )
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices),
         min_length=1,
@@ -144,7 +142,7 @@ class UserCreateSerializer(UserSerializer):
 
 
 class SupervisionAssignmentSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     supervisor = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
     clinician = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
 

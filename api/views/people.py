@@ -18,9 +18,7 @@ from api.permissions import caller
 from api.serializers import people as serializers
 from api.views.base import PracticeAdminViewSet
 from cases import selectors, services
-from cases.choices import Role
 from cases.models import Membership, Practice, SupervisionAssignment, User
-from cases.selectors import practices_where
 
 
 class MeView(APIView):
@@ -34,18 +32,6 @@ class MeView(APIView):
         return Response(serializers.MeSerializer(request.user).data)
 
 
-def _administered_memberships(*, user):  # type: ignore[no-untyped-def]
-    return Membership.objects.filter(
-        practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
-    )
-
-
-def _administered_assignments(*, user):  # type: ignore[no-untyped-def]
-    return SupervisionAssignment.objects.filter(
-        practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
-    )
-
-
 class MembershipViewSet(
     mixins.ListModelMixin,
     CreateMixin,
@@ -56,7 +42,7 @@ class MembershipViewSet(
     """Who holds which role in the practice. Revoke with ``is_active: false``."""
 
     queryset = Membership.objects.none()
-    selector = _administered_memberships
+    selector = selectors.membership_list
     related = ("user",)
     serializer_class = serializers.MembershipSerializer
     filterset_class = filtersets.MembershipFilter
@@ -75,7 +61,7 @@ class SupervisionAssignmentViewSet(
     """Which supervisor supervises which clinician."""
 
     queryset = SupervisionAssignment.objects.none()
-    selector = _administered_assignments
+    selector = selectors.supervision_assignment_list
     serializer_class = serializers.SupervisionAssignmentSerializer
     filterset_class = filtersets.SupervisionAssignmentFilter
     ordering_fields = ["id", "created_at"]
@@ -92,7 +78,7 @@ class PracticeViewSet(
     """The practices the caller administers, with their settings."""
 
     queryset = Practice.objects.none()
-    selector = staticmethod(lambda *, user: practices_where(user=user, role=Role.PRACTICE_ADMIN))
+    selector = selectors.administered_practices
     serializer_class = serializers.PracticeSettingsSerializer
     ordering_fields = ["id", "name"]
     ordering = ["id"]
