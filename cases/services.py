@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -31,6 +32,7 @@ from cases.choices import (
     Respondent,
     Role,
 )
+from cases.edits import apply_edit, refuse_other_fields
 from cases.models import (
     MEASURE_MODELS,
     CareTeamMember,
@@ -106,30 +108,33 @@ def supervision_assign(
     return assignment
 
 
-PRACTICE_SETTINGS_FIELDS = (
-    "name",
-    "timezone",
-    "trends_epsilon",
-    "trends_publication_lag_days",
-    "retention_years",
-    "srs_cutoff",
-    "srs_min_drop",
-    "ors_reliable_change",
-    "repeat_rupture_count",
-    "repeat_rupture_window_days",
-    "unrepaired_episode_days",
-)
+class PracticeSettings(TypedDict, total=False):
+    """The practice settings an admin may change."""
+
+    name: str
+    timezone: str
+    trends_epsilon: Decimal
+    trends_publication_lag_days: int
+    retention_years: int
+    srs_cutoff: Decimal
+    srs_min_drop: Decimal
+    ors_reliable_change: Decimal
+    repeat_rupture_count: int
+    repeat_rupture_window_days: int
+    unrepaired_episode_days: int
+
+
+PRACTICE_SETTINGS_FIELDS = tuple(PracticeSettings.__annotations__)
 
 
 @transaction.atomic
-def practice_update_settings(*, practice: Practice, **changes: Any) -> Practice:
-    unknown = set(changes) - set(PRACTICE_SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def practice_update_settings(
+    *, practice: Practice, **changes: Unpack[PracticeSettings]
+) -> Practice:
+    refuse_other_fields(changes, allowed=PRACTICE_SETTINGS_FIELDS)
     if "timezone" in changes and changes["timezone"] not in zoneinfo.available_timezones():
         raise ValidationError({"timezone": errors.UNKNOWN_TIMEZONE})
-    for field, value in changes.items():
-        setattr(practice, field, value)
+    apply_edit(practice, changes)
     _save(practice, validate_unique=False)
     return practice
 
@@ -299,23 +304,23 @@ def client_create(
     return client
 
 
-CLIENT_EDITABLE_FIELDS = (
-    "legal_hold",
-    "kind",
-    "name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "intake_date",
-    "primary_clinician",
-)
+class ClientChanges(TypedDict, total=False):
+    legal_hold: bool
+    kind: str
+    name: str
+    date_of_birth: dt.date | None
+    email: str
+    phone: str
+    intake_date: dt.date
+    primary_clinician: User
+
+
+CLIENT_EDITABLE_FIELDS = tuple(ClientChanges.__annotations__)
 
 
 @transaction.atomic
-def client_update(*, client: Client, user: User, **changes: Any) -> Client:
-    unknown = set(changes) - set(CLIENT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def client_update(*, client: Client, user: User, **changes: Unpack[ClientChanges]) -> Client:
+    refuse_other_fields(changes, allowed=CLIENT_EDITABLE_FIELDS)
     if (
         changes.get("kind") == ClientKind.INDIVIDUAL
         and client.kind != ClientKind.INDIVIDUAL
@@ -325,8 +330,7 @@ def client_update(*, client: Client, user: User, **changes: Any) -> Client:
     new_primary = changes.get("primary_clinician")
     if new_primary is not None:
         policies.require_primary_to_name_primary(client=client, user=user, new_primary=new_primary)
-    for field, value in changes.items():
-        setattr(client, field, value)
+    apply_edit(client, changes)
     if "primary_clinician" in changes:
         policies.require_member(
             practice=client.practice, user=client.primary_clinician, role=Role.CLINICIAN
@@ -399,17 +403,21 @@ def participant_create(*, client: Client, label: str, role: str, user: User) -> 
     return participant
 
 
-PARTICIPANT_EDITABLE_FIELDS = ("label", "role")
+class ParticipantChanges(TypedDict, total=False):
+    label: str
+    role: str
+
+
+PARTICIPANT_EDITABLE_FIELDS = tuple(ParticipantChanges.__annotations__)
 
 
 @transaction.atomic
-def participant_update(*, participant: Participant, user: User, **changes: Any) -> Participant:
-    unknown = set(changes) - set(PARTICIPANT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def participant_update(
+    *, participant: Participant, user: User, **changes: Unpack[ParticipantChanges]
+) -> Participant:
+    refuse_other_fields(changes, allowed=PARTICIPANT_EDITABLE_FIELDS)
     policies.require_care_team(client=participant.client, user=user)
-    for field, value in changes.items():
-        setattr(participant, field, value)
+    apply_edit(participant, changes)
     _save(participant)
     return participant
 
@@ -468,7 +476,15 @@ def session_create(  # reads, then one INSERT: atomic as it is
     return session
 
 
-SESSION_EDITABLE_FIELDS = ("starts_at", "duration_minutes", "modality", "setting", "attendance")
+class SessionChanges(TypedDict, total=False):
+    starts_at: dt.datetime
+    duration_minutes: int
+    modality: str
+    setting: str
+    attendance: str
+
+
+SESSION_EDITABLE_FIELDS = tuple(SessionChanges.__annotations__)
 # What a signed note documents: fixed once it is signed (the trigger on SIGNED_SESSION_COLUMNS
 # holds the same for every writer).
 SESSION_SIGNED_FIELDS = ("starts_at", "duration_minutes", "attendance", "modality", "client")
@@ -479,16 +495,15 @@ def has_signed_note(session: TherapySession) -> bool:
 
 
 @transaction.atomic
-def session_update(*, session: TherapySession, **changes: Any) -> TherapySession:
-    unknown = set(changes) - set(SESSION_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def session_update(*, session: TherapySession, **changes: Unpack[SessionChanges]) -> TherapySession:
+    refuse_other_fields(changes, allowed=SESSION_EDITABLE_FIELDS)
     if "starts_at" in changes and timezone.is_naive(changes["starts_at"]):
         raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    given: Mapping[str, object] = changes
     locked_changes = [
         field
         for field in SESSION_SIGNED_FIELDS
-        if field in changes and changes[field] != getattr(session, field)
+        if field in given and given[field] != getattr(session, field)
     ]
     if locked_changes and has_signed_note(session):
         raise ValidationError({field: errors.SESSION_SIGNED_LOCKED for field in locked_changes})
@@ -498,8 +513,7 @@ def session_update(*, session: TherapySession, **changes: Any) -> TherapySession
         and any(m._default_manager.filter(session=session).exists() for m in MEASURE_MODELS)
     ):
         raise ValidationError({"attendance": errors.SESSION_HAS_MEASURES})
-    for field, value in changes.items():
-        setattr(session, field, value)
+    apply_edit(session, changes)
     _save(session, validate_unique=False)
     return session
 
@@ -651,7 +665,41 @@ def lock_client_for_signals(*, client_id: int) -> None:
     list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values_list("pk"))
 
 
-def _check_psq_ratings(values: dict[str, Any]) -> None:
+class MeasureValues(TypedDict, total=False):
+    """What a caller gives of a measure: its items, and who answered. Each measure takes its
+    own of these (``MEASURE_INPUT_FIELDS``)."""
+
+    participant: Participant | None
+    respondent: str
+    # SRS
+    relationship: Decimal
+    goals_and_topics: Decimal
+    approach_or_method: Decimal
+    overall: Decimal  # SRS and ORS
+    # ORS
+    individually: Decimal
+    interpersonally: Decimal
+    socially: Decimal
+    # PSQ
+    rupture_experienced: bool
+    tension: int | None
+    resolution: int | None
+    # WAI-SR
+    item_1: int
+    item_2: int
+    item_3: int
+    item_4: int
+    item_5: int
+    item_6: int
+    item_7: int
+    item_8: int
+    item_9: int
+    item_10: int
+    item_11: int
+    item_12: int
+
+
+def _check_psq_ratings(values: MeasureValues) -> None:
     """Tension and resolution are rated exactly when a rupture was experienced."""
     rupture = values.get("rupture_experienced")
     problems = {}
@@ -667,14 +715,16 @@ def _check_psq_ratings(values: dict[str, Any]) -> None:
 
 @transaction.atomic
 def measure_record(
-    *, measure_model: MeasureModel, session: TherapySession, recorded_by: User, **values: Any
+    *,
+    measure_model: MeasureModel,
+    session: TherapySession,
+    recorded_by: User,
+    **values: Unpack[MeasureValues],
 ) -> Model:
     """Record one measure for a session and derive any rupture signal it raises."""
-    unknown = set(values) - set(MEASURE_INPUT_FIELDS[measure_model])
-    if unknown:
-        raise ValidationError(
-            {field: "This field is not part of the measure." for field in unknown}
-        )
+    refuse_other_fields(
+        values, allowed=MEASURE_INPUT_FIELDS[measure_model], message=errors.FIELD_NOT_IN_MEASURE
+    )
     if session.attendance != Attendance.ATTENDED:
         raise ValidationError(errors.MEASURE_NEEDS_ATTENDANCE)
     if measure_model is PostSessionQuestionnaire:

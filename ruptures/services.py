@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from cases import policies
+from cases.edits import apply_edit, refuse_other_fields
 from cases.models import (
     Client,
     OutcomeRatingScale,
@@ -157,18 +158,29 @@ def episode_open(
     return episode
 
 
-EPISODE_EDITABLE_FIELDS = (
-    "direction",
-    "kind",
-    "markers",
-    "moment",
-    "factors",
-    "intensity",
-    "detected_on",
-    "source",
-    "description",
-    "session",
-)
+class EpisodeFields(TypedDict, total=False):
+    """What is observed of a rupture, beyond its client and relationship: what a recurrence
+    may set anew (the rest it takes from the episode that recurred)."""
+
+    direction: str
+    kind: str | None
+    markers: list[str]
+    moment: str
+    factors: list[str]
+    intensity: int
+    source: str
+    description: str
+    session: TherapySession | None
+
+
+class EpisodeChanges(EpisodeFields, total=False):
+    """What may change of a live episode."""
+
+    detected_on: dt.date
+
+
+EPISODE_EDITABLE_FIELDS = tuple(EpisodeChanges.__annotations__)
+RECURRENCE_FIELDS = tuple(EpisodeFields.__annotations__)
 
 
 def _lock_episode(episode: RuptureEpisode) -> RuptureEpisode:
@@ -187,12 +199,12 @@ def _require_live(episode: RuptureEpisode) -> None:
 
 
 @transaction.atomic
-def episode_update(*, episode: RuptureEpisode, user: User, **changes: Any) -> RuptureEpisode:
+def episode_update(
+    *, episode: RuptureEpisode, user: User, **changes: Unpack[EpisodeChanges]
+) -> RuptureEpisode:
     """Edit what was observed while the episode is live. The relationship is what the episode
     is about, so it is fixed; a different relationship is a different episode."""
-    unknown = set(changes) - set(EPISODE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    refuse_other_fields(changes, allowed=EPISODE_EDITABLE_FIELDS)
     locked = _lock_episode(episode)
     _require_care_team(client=locked.client, user=user)
     _require_live(locked)
@@ -202,8 +214,7 @@ def episode_update(*, episode: RuptureEpisode, user: User, **changes: Any) -> Ru
         _check_not_future(
             field="detected_on", value=changes["detected_on"], practice=locked.practice
         )
-    for field, value in changes.items():
-        setattr(locked, field, value)
+    apply_edit(locked, changes)
     _validate_and_save(locked)
     return locked
 
@@ -286,7 +297,7 @@ def episode_record_recurrence(
     episode: RuptureEpisode,
     created_by: User,
     detected_on: dt.date | None = None,
-    **fields: Any,
+    **fields: Unpack[EpisodeFields],
 ) -> RuptureEpisode:
     """A closed rupture that comes back: a new episode linked to the old, with the old one's
     description of the rupture as defaults and the same relationship."""
@@ -294,10 +305,10 @@ def episode_record_recurrence(
     _require_care_team(client=locked.client, user=created_by)
     detected_on = detected_on or practice_today(locked.practice)
     _check_can_recur(original=locked, client=locked.client, detected_on=detected_on)
-    unknown = set(fields) - (set(EPISODE_EDITABLE_FIELDS) - {"detected_on"})
-    if unknown:
-        raise ValidationError({field: "This field cannot be set here." for field in unknown})
-    defaults = {
+    refuse_other_fields(
+        fields, allowed=RECURRENCE_FIELDS, message=errors.RECURRENCE_FIELD_NOT_SETTABLE
+    )
+    defaults: EpisodeFields = {
         "direction": locked.direction,
         "kind": locked.kind,
         "markers": locked.markers,
@@ -306,13 +317,14 @@ def episode_record_recurrence(
         "intensity": locked.intensity,
         "source": locked.source,
     }
+    merged: EpisodeFields = {**defaults, **fields}
     return episode_open(
         client=locked.client,
         created_by=created_by,
         relationship=locked.relationship,
         detected_on=detected_on,
         recurrence_of=locked,
-        **{**defaults, **fields},
+        **merged,
     )
 
 
