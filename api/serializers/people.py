@@ -57,22 +57,6 @@ class MembershipSerializer(StrictModelSerializer):
         read_only_fields = ["created_at"]
         create_only_fields = ["practice", "user", "role"]
 
-    def create(self, validated_data: dict[str, Any]) -> Membership:
-        validated_data.pop("is_active", None)
-        return services.membership_grant(**validated_data, granted_by=self.context["request"].user)
-
-    def update(self, instance: Membership, validated_data: dict[str, Any]) -> Membership:
-        if validated_data.get("is_active") is False:
-            return services.membership_revoke(membership=instance)
-        if validated_data.get("is_active") is True:
-            return services.membership_grant(
-                practice=instance.practice,
-                user=instance.user,
-                role=instance.role,
-                granted_by=self.context["request"].user,
-            )
-        return instance
-
 
 class UserMembershipSerializer(serializers.ModelSerializer):
     class Meta:
@@ -151,9 +135,6 @@ class SupervisionAssignmentSerializer(StrictModelSerializer):
         fields = ["id", "practice", "supervisor", "clinician", "created_at"]
         read_only_fields = ["created_at"]
 
-    def create(self, validated_data: dict[str, Any]) -> SupervisionAssignment:
-        return services.supervision_assign(**validated_data)
-
 
 class PracticeSettingsSerializer(StrictModelSerializer):
     class Meta:
@@ -175,6 +156,3 @@ class PracticeSettingsSerializer(StrictModelSerializer):
             "created_at",
         ]
         read_only_fields = ["slug", "created_at"]
-
-    def update(self, instance: Practice, validated_data: dict[str, Any]) -> Practice:
-        return services.practice_update_settings(practice=instance, **validated_data)

@@ -50,6 +50,24 @@ class MembershipViewSet(
     ordering = ["-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("is_active", None)  # a new membership is active
+        serializer.instance = services.membership_grant(**data, granted_by=caller(self.request))
+
+    def perform_update(self, serializer: Any) -> None:
+        membership = serializer.instance
+        is_active = serializer.validated_data.get("is_active")
+        if is_active is False:
+            services.membership_revoke(membership=membership)
+        elif is_active is True:
+            services.membership_grant(
+                practice=membership.practice,
+                user=membership.user,
+                role=membership.role,
+                granted_by=caller(self.request),
+            )
+
 
 class SupervisionAssignmentViewSet(
     mixins.ListModelMixin,
@@ -68,6 +86,9 @@ class SupervisionAssignmentViewSet(
     ordering = ["-id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.supervision_assign(**serializer.validated_data)
+
 
 class PracticeViewSet(
     mixins.ListModelMixin,
@@ -83,6 +104,9 @@ class PracticeViewSet(
     ordering_fields = ["id", "name"]
     ordering = ["id"]
     http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer: Any) -> None:
+        services.practice_update_settings(practice=serializer.instance, **serializer.validated_data)
 
 
 class UserViewSet(mixins.ListModelMixin, CreateMixin, RetrieveMixin, PracticeAdminViewSet):
