@@ -48,7 +48,6 @@ from cases.models import (
     TherapySession,
     User,
 )
-from cases.signals import measure_recorded
 from cases.validators import NOTE_TEXT_MAX_LENGTH, TEXT_TOO_LONG
 
 # Crockford's base32 without the letters that read as digits: codes are read aloud and typed.
@@ -721,7 +720,9 @@ def measure_record(
     recorded_by: User,
     **values: Unpack[MeasureValues],
 ) -> Model:
-    """Record one measure for a session and derive any rupture signal it raises."""
+    """Record one measure for a session. Recording it derives no rupture signal here (cases
+    knows nothing of them): the API records through ``ruptures.services.measure_record``,
+    which does."""
     refuse_other_fields(
         values, allowed=MEASURE_INPUT_FIELDS[measure_model], message=errors.FIELD_NOT_IN_MEASURE
     )
@@ -753,7 +754,6 @@ def measure_record(
         # A concurrent request recorded the same measure between the check and the insert.
         raise ValidationError(errors.MEASURE_EXISTS, code="unique") from error
     measure.refresh_from_db()  # read back the scores the database computed
-    measure_recorded.send(sender=measure_model, measure=measure)
     return measure
 
 

@@ -9,9 +9,11 @@ from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from cases import policies
+from cases import services as cases_services
 from cases.edits import apply_edit, refuse_other_fields
 from cases.models import (
     Client,
@@ -22,7 +24,7 @@ from cases.models import (
     TherapySession,
     User,
 )
-from cases.services import lock_client_for_signals
+from cases.services import MeasureModel, MeasureValues, lock_client_for_signals
 from ruptures import errors
 from ruptures.choices import (
     CLOSED_STATUSES,
@@ -638,3 +640,24 @@ def signals_derive_for_measure(*, measure: Any) -> int:
     if not rules:
         return 0
     return signals_derive(practice=measure.practice, client=measure.client, rules=rules)
+
+
+# --- Measures ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def measure_record(
+    *,
+    measure_model: MeasureModel,
+    session: TherapySession,
+    recorded_by: User,
+    **values: Unpack[MeasureValues],
+) -> Model:
+    """Record one measure for a session (``cases.services.measure_record``) and, in the same
+    transaction, derive the rupture signals it raises: a low or falling SRS, a PSQ rupture,
+    a falling ORS."""
+    measure = cases_services.measure_record(
+        measure_model=measure_model, session=session, recorded_by=recorded_by, **values
+    )
+    signals_derive_for_measure(measure=measure)
+    return measure

@@ -34,6 +34,7 @@ from cases.models import (
     User,
     WorkingAllianceInventory,
 )
+from ruptures import services as rupture_services
 
 
 class ClientViewSet(
@@ -309,7 +310,8 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         http_method_names = ["get", "post", "delete", "head", "options"]
 
         def perform_create(self, serializer: Any) -> None:
-            serializer.instance = services.measure_record(
+            # Through ruptures: recording a measure derives the rupture signals it raises.
+            serializer.instance = rupture_services.measure_record(
                 measure_model=measure_model,
                 recorded_by=caller(self.request),
                 **serializer.validated_data,
