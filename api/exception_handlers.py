@@ -1,8 +1,9 @@
 """Maps every error the API can meet to the one error format of ``api.errors``.
 
-Domain errors (Django's ``ValidationError`` and ``PermissionDenied`` from the services) are
-translated here and nowhere else. Database errors that bad input can still reach (a value out
-of a column's range, a race on a unique row) become 400 and 409 rather than 500.
+Domain errors (Django's ``ValidationError``, the refusals of ``cases.policies`` and Django's
+``PermissionDenied``, ``TrendsError``) are translated here and nowhere else. Database errors
+that bad input can still reach (a value out of a column's range, a race on a unique row) become
+400 and 409 rather than 500.
 
 A duplicate (a second record where only one may be: a second progress note of a session, a
 measure already recorded, a membership held already) answers 400 with the code ``unique``,
@@ -33,6 +34,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api import errors
+from cases.policies import NotPermitted
 from ruptures.trends import TrendsError
 
 
@@ -64,6 +66,9 @@ def _translate(exc: Exception) -> Exception:
         if NON_FIELD_ERRORS in detail:  # Django's "__all__"
             detail.setdefault("non_field_errors", []).extend(detail.pop(NON_FIELD_ERRORS))
         return exceptions.ValidationError(detail)
+    if isinstance(exc, NotPermitted) and exc.field is not None:
+        # Refused about a person the caller named: bad input on that field, not a 403.
+        return exceptions.ValidationError({exc.field: [str(exc)]})
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, TrendsError):

@@ -70,3 +70,6 @@ PARTICIPANT_NOT_FOR_THERAPIST = "A participant answers client-side measures only
 CLIENT_KIND_HAS_PARTICIPANTS = (
     "The client has participants; remove them before making the client an individual."
 )
+# The edit guard of every service (``cases.edits``): fields a caller may not write there.
+FIELD_NOT_EDITABLE = "This field cannot be changed."
+FIELD_NOT_IN_MEASURE = "This field is not part of the measure."

@@ -23,6 +23,7 @@ from cases.models import (
     ProcessNote,
     ProgressNote,
     SessionMeasure,
+    SupervisionAssignment,
     TherapySession,
     User,
 )
@@ -95,11 +96,31 @@ def colleague_clinicians(*, user: User) -> QuerySet[User]:
     ).distinct()
 
 
+def administered_practices(*, user: User) -> QuerySet[Practice]:
+    """The practices the caller administers: what a practice admin reads and changes."""
+    return practices_where(user=user, role=Role.PRACTICE_ADMIN)
+
+
+def clinician_practices(*, user: User) -> QuerySet[Practice]:
+    """The practices where the caller practises: where they may register a client."""
+    return practices_where(user=user, role=Role.CLINICIAN)
+
+
 def administered_people(*, user: User) -> QuerySet[User]:
     """Members of the practices the caller administers."""
     return User.objects.filter(
-        memberships__practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
+        memberships__practice__in=administered_practices(user=user)
     ).distinct()
+
+
+def membership_list(*, user: User) -> QuerySet[Membership]:
+    """Every membership (revoked ones too) of the practices the caller administers."""
+    return Membership.objects.filter(practice__in=administered_practices(user=user))
+
+
+def supervision_assignment_list(*, user: User) -> QuerySet[SupervisionAssignment]:
+    """The supervision assignments of the practices the caller administers."""
+    return SupervisionAssignment.objects.filter(practice__in=administered_practices(user=user))
 
 
 def user_list(*, user: User) -> QuerySet[User]:

@@ -1,26 +1,28 @@
 """Every write of the cases app. Keyword-only, validated, atomic; errors are Django's
-``ValidationError`` and ``PermissionDenied`` with the messages in ``cases.errors``."""
+``ValidationError`` with the messages in ``cases.errors``, and the refusals of
+``cases.policies`` (``PermissionDenied``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from cases import errors
+from cases import errors, policies
 from cases.choices import (
     NOTE_SECTIONS,
     Attendance,
@@ -30,6 +32,7 @@ from cases.choices import (
     Respondent,
     Role,
 )
+from cases.edits import apply_edit, refuse_other_fields
 from cases.models import (
     MEASURE_MODELS,
     CareTeamMember,
@@ -45,8 +48,6 @@ from cases.models import (
     TherapySession,
     User,
 )
-from cases.selectors import has_role, practices_where
-from cases.signals import measure_recorded
 from cases.validators import NOTE_TEXT_MAX_LENGTH, TEXT_TOO_LONG
 
 # Crockford's base32 without the letters that read as digits: codes are read aloud and typed.
@@ -68,16 +69,7 @@ def _insert(instance: Model, *, loaded: Sequence[str]) -> None:
     instance.save(force_insert=True)
 
 
-def _require_member(*, practice: Practice, user: User, role: str) -> None:
-    if not Membership.objects.filter(
-        practice=practice, user=user, role=role, is_active=True, user__is_active=True
-    ).exists():
-        raise ValidationError(errors.NOT_A_MEMBER.format(role=role.replace("_", " ")))
-
-
 # --- Practice and people ----------------------------------------------------------------------
-
-CLINICAL_ROLES = (Role.CLINICIAN, Role.SUPERVISOR)
 
 
 @transaction.atomic
@@ -86,8 +78,7 @@ def membership_grant(
 ) -> Membership:
     """``granted_by``: the practice admin granting it, who may not grant themselves a clinical
     role (the access that comes with it is for another admin to give)."""
-    if granted_by is not None and granted_by.pk == user.pk and role in CLINICAL_ROLES:
-        raise PermissionDenied(errors.GRANT_SELF_CLINICAL)
+    policies.require_may_grant(user=user, role=role, granted_by=granted_by)
     membership, _ = Membership.objects.get_or_create(practice=practice, user=user, role=role)
     if not membership.is_active:
         membership.is_active = True
@@ -108,38 +99,41 @@ def supervision_assign(
 ) -> SupervisionAssignment:
     if supervisor.pk == clinician.pk:
         raise ValidationError(errors.SUPERVISE_SELF)
-    _require_member(practice=practice, user=supervisor, role=Role.SUPERVISOR)
-    _require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
+    policies.require_member(practice=practice, user=supervisor, role=Role.SUPERVISOR)
+    policies.require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
     assignment, _ = SupervisionAssignment.objects.get_or_create(
         practice=practice, supervisor=supervisor, clinician=clinician
     )
     return assignment
 
 
-PRACTICE_SETTINGS_FIELDS = (
-    "name",
-    "timezone",
-    "trends_epsilon",
-    "trends_publication_lag_days",
-    "retention_years",
-    "srs_cutoff",
-    "srs_min_drop",
-    "ors_reliable_change",
-    "repeat_rupture_count",
-    "repeat_rupture_window_days",
-    "unrepaired_episode_days",
-)
+class PracticeSettings(TypedDict, total=False):
+    """The practice settings an admin may change."""
+
+    name: str
+    timezone: str
+    trends_epsilon: Decimal
+    trends_publication_lag_days: int
+    retention_years: int
+    srs_cutoff: Decimal
+    srs_min_drop: Decimal
+    ors_reliable_change: Decimal
+    repeat_rupture_count: int
+    repeat_rupture_window_days: int
+    unrepaired_episode_days: int
+
+
+PRACTICE_SETTINGS_FIELDS = tuple(PracticeSettings.__annotations__)
 
 
 @transaction.atomic
-def practice_update_settings(*, practice: Practice, **changes: Any) -> Practice:
-    unknown = set(changes) - set(PRACTICE_SETTINGS_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def practice_update_settings(
+    *, practice: Practice, **changes: Unpack[PracticeSettings]
+) -> Practice:
+    refuse_other_fields(changes, allowed=PRACTICE_SETTINGS_FIELDS)
     if "timezone" in changes and changes["timezone"] not in zoneinfo.available_timezones():
         raise ValidationError({"timezone": errors.UNKNOWN_TIMEZONE})
-    for field, value in changes.items():
-        setattr(practice, field, value)
+    apply_edit(practice, changes)
     _save(practice, validate_unique=False)
     return practice
 
@@ -159,11 +153,6 @@ class PasswordSetToken:
     expires_at: dt.datetime
 
 
-def _require_admin_of(*, practice: Practice, user: User) -> None:
-    if not has_role(user=user, role=Role.PRACTICE_ADMIN, practice=practice):
-        raise PermissionDenied(errors.NOT_PRACTICE_ADMIN)
-
-
 @transaction.atomic
 def user_create(
     *,
@@ -177,7 +166,7 @@ def user_create(
 ) -> User:
     """A person of ``practice`` with ``roles`` there and no usable password: they choose one
     with the token of ``password_set_token``."""
-    _require_admin_of(practice=practice, user=created_by)
+    policies.require_practice_admin(practice=practice, user=created_by)
     if not roles:
         raise ValidationError({"roles": errors.ROLES_NEEDED})
     if len(set(roles)) != len(roles):
@@ -233,19 +222,6 @@ def password_set(*, uid: str, token: str, password: str) -> User:
     return user
 
 
-def _require_account_in_reach(*, user: User, by: User) -> None:
-    """Switching an account off or on reaches every practice it works in: only an admin of
-    all of them (where it holds an active role) may."""
-    administered = practices_where(user=by, role=Role.PRACTICE_ADMIN)
-    if not Membership.objects.filter(user=user, practice__in=administered).exists():
-        raise PermissionDenied(errors.NOT_PRACTICE_ADMIN)
-    elsewhere = Membership.objects.filter(user=user, is_active=True).exclude(
-        practice__in=administered
-    )
-    if elsewhere.exists():
-        raise PermissionDenied(errors.USER_IN_OTHER_PRACTICE)
-
-
 @transaction.atomic
 def user_deactivate(*, user: User, by: User) -> User:
     """Switch the account off: it cannot log in, and its tokens are revoked as it is saved
@@ -253,7 +229,7 @@ def user_deactivate(*, user: User, by: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pk == by.pk:
         raise ValidationError(errors.DEACTIVATE_SELF)
-    _require_account_in_reach(user=user, by=by)
+    policies.require_account_in_reach(user=user, by=by)
     if not user.is_active:
         raise ValidationError(errors.USER_ALREADY_INACTIVE)
     user.is_active = False
@@ -264,7 +240,7 @@ def user_deactivate(*, user: User, by: User) -> User:
 @transaction.atomic
 def user_reactivate(*, user: User, by: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
-    _require_account_in_reach(user=user, by=by)
+    policies.require_account_in_reach(user=user, by=by)
     if user.is_active:
         raise ValidationError(errors.USER_ALREADY_ACTIVE)
     user.is_active = True
@@ -296,7 +272,7 @@ def client_create(
 ) -> Client:
     team = {primary_clinician.pk: primary_clinician, **{u.pk: u for u in care_team}}
     for clinician in team.values():
-        _require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
+        policies.require_member(practice=practice, user=clinician, role=Role.CLINICIAN)
     client = Client(
         practice=practice,
         kind=kind,
@@ -327,23 +303,23 @@ def client_create(
     return client
 
 
-CLIENT_EDITABLE_FIELDS = (
-    "legal_hold",
-    "kind",
-    "name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "intake_date",
-    "primary_clinician",
-)
+class ClientChanges(TypedDict, total=False):
+    legal_hold: bool
+    kind: str
+    name: str
+    date_of_birth: dt.date | None
+    email: str
+    phone: str
+    intake_date: dt.date
+    primary_clinician: User
+
+
+CLIENT_EDITABLE_FIELDS = tuple(ClientChanges.__annotations__)
 
 
 @transaction.atomic
-def client_update(*, client: Client, user: User, **changes: Any) -> Client:
-    unknown = set(changes) - set(CLIENT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def client_update(*, client: Client, user: User, **changes: Unpack[ClientChanges]) -> Client:
+    refuse_other_fields(changes, allowed=CLIENT_EDITABLE_FIELDS)
     if (
         changes.get("kind") == ClientKind.INDIVIDUAL
         and client.kind != ClientKind.INDIVIDUAL
@@ -351,16 +327,11 @@ def client_update(*, client: Client, user: User, **changes: Any) -> Client:
     ):
         raise ValidationError({"kind": errors.CLIENT_KIND_HAS_PARTICIPANTS})
     new_primary = changes.get("primary_clinician")
-    if (
-        new_primary is not None
-        and new_primary.pk != client.primary_clinician_id
-        and user.pk != client.primary_clinician_id
-    ):
-        raise PermissionDenied(errors.PRIMARY_CHANGE_PRIMARY_ONLY)
-    for field, value in changes.items():
-        setattr(client, field, value)
+    if new_primary is not None:
+        policies.require_primary_to_name_primary(client=client, user=user, new_primary=new_primary)
+    apply_edit(client, changes)
     if "primary_clinician" in changes:
-        _require_member(
+        policies.require_member(
             practice=client.practice, user=client.primary_clinician, role=Role.CLINICIAN
         )
         CareTeamMember.objects.get_or_create(
@@ -394,7 +365,7 @@ def client_reactivate(*, client: Client) -> Client:
 
 @transaction.atomic
 def care_team_add(*, client: Client, clinician: User) -> CareTeamMember:
-    _require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
+    policies.require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
     member, _ = CareTeamMember.objects.get_or_create(
         practice=client.practice, client=client, clinician=clinician
     )
@@ -407,8 +378,7 @@ def care_team_remove(*, client: Client, clinician: User, user: User) -> None:
     primary clinician, anyone else but the primary."""
     if client.primary_clinician_id == clinician.pk:
         raise ValidationError(errors.PRIMARY_NOT_REMOVABLE)
-    if user.pk not in (clinician.pk, client.primary_clinician_id):
-        raise PermissionDenied(errors.CARE_TEAM_REMOVE_PRIMARY_ONLY)
+    policies.require_may_remove_from_care_team(client=client, clinician=clinician, user=user)
     CareTeamMember.objects.filter(client=client, clinician=clinician).delete()
 
 
@@ -425,24 +395,28 @@ def _require_couple_or_family(client: Client) -> None:
 
 @transaction.atomic
 def participant_create(*, client: Client, label: str, role: str, user: User) -> Participant:
-    _require_care_team(client=client, clinician=user)
+    policies.require_care_team(client=client, user=user)
     _require_couple_or_family(client)
     participant = Participant(practice_id=client.practice_id, client=client, label=label, role=role)
     _save(participant)
     return participant
 
 
-PARTICIPANT_EDITABLE_FIELDS = ("label", "role")
+class ParticipantChanges(TypedDict, total=False):
+    label: str
+    role: str
+
+
+PARTICIPANT_EDITABLE_FIELDS = tuple(ParticipantChanges.__annotations__)
 
 
 @transaction.atomic
-def participant_update(*, participant: Participant, user: User, **changes: Any) -> Participant:
-    unknown = set(changes) - set(PARTICIPANT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
-    _require_care_team(client=participant.client, clinician=user)
-    for field, value in changes.items():
-        setattr(participant, field, value)
+def participant_update(
+    *, participant: Participant, user: User, **changes: Unpack[ParticipantChanges]
+) -> Participant:
+    refuse_other_fields(changes, allowed=PARTICIPANT_EDITABLE_FIELDS)
+    policies.require_care_team(client=participant.client, user=user)
+    apply_edit(participant, changes)
     _save(participant)
     return participant
 
@@ -467,22 +441,6 @@ def _check_participant(
         raise ValidationError({"participant": errors.PARTICIPANT_OTHER_CLIENT})
 
 
-def _require_care_team(*, client: Client, clinician: User) -> None:
-    """The clinician is an active clinician of the client's practice and on its care team:
-    one query when so; a second says which it is not."""
-    if CareTeamMember.objects.filter(
-        client=client,
-        clinician=clinician,
-        clinician__is_active=True,
-        clinician__memberships__practice_id=client.practice_id,
-        clinician__memberships__role=Role.CLINICIAN,
-        clinician__memberships__is_active=True,
-    ).exists():
-        return
-    _require_member(practice=client.practice, user=clinician, role=Role.CLINICIAN)
-    raise PermissionDenied(errors.NOT_IN_CARE_TEAM)
-
-
 def session_create(  # reads, then one INSERT: atomic as it is
     *,
     client: Client,
@@ -492,8 +450,13 @@ def session_create(  # reads, then one INSERT: atomic as it is
     modality: str,
     setting: str,
     attendance: str = Attendance.SCHEDULED,
+    logged_by: User | None = None,
 ) -> TherapySession:
-    _require_care_team(client=client, clinician=clinician)
+    """``logged_by``: the colleague who logs the session for ``clinician``, when it is not
+    the clinician themselves; a clinician off the care team is then refused on
+    ``clinician``."""
+    named = logged_by is not None and logged_by.pk != clinician.pk
+    policies.require_care_team(client=client, user=clinician, field="clinician" if named else None)
     if client.status == ClientStatus.DISCHARGED:
         raise ValidationError(errors.CLIENT_DISCHARGED)
     if timezone.is_naive(starts_at):
@@ -512,7 +475,15 @@ def session_create(  # reads, then one INSERT: atomic as it is
     return session
 
 
-SESSION_EDITABLE_FIELDS = ("starts_at", "duration_minutes", "modality", "setting", "attendance")
+class SessionChanges(TypedDict, total=False):
+    starts_at: dt.datetime
+    duration_minutes: int
+    modality: str
+    setting: str
+    attendance: str
+
+
+SESSION_EDITABLE_FIELDS = tuple(SessionChanges.__annotations__)
 # What a signed note documents: fixed once it is signed (the trigger on SIGNED_SESSION_COLUMNS
 # holds the same for every writer).
 SESSION_SIGNED_FIELDS = ("starts_at", "duration_minutes", "attendance", "modality", "client")
@@ -523,16 +494,15 @@ def has_signed_note(session: TherapySession) -> bool:
 
 
 @transaction.atomic
-def session_update(*, session: TherapySession, **changes: Any) -> TherapySession:
-    unknown = set(changes) - set(SESSION_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+def session_update(*, session: TherapySession, **changes: Unpack[SessionChanges]) -> TherapySession:
+    refuse_other_fields(changes, allowed=SESSION_EDITABLE_FIELDS)
     if "starts_at" in changes and timezone.is_naive(changes["starts_at"]):
         raise ValidationError({"starts_at": errors.NAIVE_DATETIME})
+    given: Mapping[str, object] = changes
     locked_changes = [
         field
         for field in SESSION_SIGNED_FIELDS
-        if field in changes and changes[field] != getattr(session, field)
+        if field in given and given[field] != getattr(session, field)
     ]
     if locked_changes and has_signed_note(session):
         raise ValidationError({field: errors.SESSION_SIGNED_LOCKED for field in locked_changes})
@@ -542,8 +512,7 @@ def session_update(*, session: TherapySession, **changes: Any) -> TherapySession
         and any(m._default_manager.filter(session=session).exists() for m in MEASURE_MODELS)
     ):
         raise ValidationError({"attendance": errors.SESSION_HAS_MEASURES})
-    for field, value in changes.items():
-        setattr(session, field, value)
+    apply_edit(session, changes)
     _save(session, validate_unique=False)
     return session
 
@@ -581,7 +550,7 @@ def validate_sections(*, note_format: str, sections: Any) -> dict[str, str]:
 def note_create(
     *, session: TherapySession, author: User, format: str, sections: dict[str, str]
 ) -> ProgressNote:
-    _require_care_team(client=session.client, clinician=author)
+    policies.require_care_team(client=session.client, user=author)
     if ProgressNote.objects.filter(session=session).exists():
         raise ValidationError({"session": ValidationError(errors.NOTE_EXISTS, code="unique")})
     note = ProgressNote(
@@ -610,8 +579,7 @@ def note_update(
     locked = _lock_note(note)
     if locked.status == NoteStatus.SIGNED:
         raise ValidationError(errors.NOTE_SIGNED_IMMUTABLE)
-    if locked.author_id != editor.pk:
-        raise PermissionDenied(errors.NOTE_EDITOR_NOT_AUTHOR)
+    policies.require_author(note=locked, user=editor, refusal=errors.NOTE_EDITOR_NOT_AUTHOR)
     new_format = format or locked.format
     new_sections = locked.sections if sections is None else sections
     locked.format = new_format
@@ -632,8 +600,7 @@ def note_sign(*, note: ProgressNote, signer: User) -> ProgressNote:
     locked = _lock_note(note)
     if locked.status == NoteStatus.SIGNED:
         raise ValidationError(errors.NOTE_ALREADY_SIGNED)
-    if locked.author_id != signer.pk:
-        raise PermissionDenied(errors.NOTE_SIGNER_NOT_AUTHOR)
+    policies.require_author(note=locked, user=signer, refusal=errors.NOTE_SIGNER_NOT_AUTHOR)
     if not any(value.strip() for value in locked.sections.values()):
         raise ValidationError(errors.NOTE_EMPTY)
     locked.status = NoteStatus.SIGNED
@@ -647,7 +614,7 @@ def note_sign(*, note: ProgressNote, signer: User) -> ProgressNote:
 def addendum_add(*, note: ProgressNote, author: User, reason: str, text: str) -> NoteAddendum:
     if note.status != NoteStatus.SIGNED:
         raise ValidationError(errors.NOTE_NOT_SIGNED)
-    _require_care_team(client=note.session.client, clinician=author)
+    policies.require_care_team(client=note.session.client, user=author)
     addendum = NoteAddendum(
         practice_id=note.practice_id, note=note, author=author, reason=reason, text=text
     )
@@ -660,7 +627,7 @@ def addendum_add(*, note: ProgressNote, author: User, reason: str, text: str) ->
 
 @transaction.atomic
 def process_note_create(*, session: TherapySession, author: User, text: str) -> ProcessNote:
-    _require_care_team(client=session.client, clinician=author)
+    policies.require_care_team(client=session.client, user=author)
     note = ProcessNote(practice_id=session.practice_id, session=session, author=author, text=text)
     _save(note)
     return note
@@ -668,8 +635,7 @@ def process_note_create(*, session: TherapySession, author: User, text: str) -> 
 
 @transaction.atomic
 def process_note_update(*, note: ProcessNote, author: User, text: str) -> ProcessNote:
-    if note.author_id != author.pk:
-        raise PermissionDenied(errors.PROCESS_NOTE_AUTHOR_ONLY)
+    policies.require_author(note=note, user=author, refusal=errors.PROCESS_NOTE_AUTHOR_ONLY)
     note.text = text
     _save(note)
     return note
@@ -698,7 +664,41 @@ def lock_client_for_signals(*, client_id: int) -> None:
     list(Client.objects.select_for_update(no_key=True).filter(pk=client_id).values_list("pk"))
 
 
-def _check_psq_ratings(values: dict[str, Any]) -> None:
+class MeasureValues(TypedDict, total=False):
+    """What a caller gives of a measure: its items, and who answered. Each measure takes its
+    own of these (``MEASURE_INPUT_FIELDS``)."""
+
+    participant: Participant | None
+    respondent: str
+    # SRS
+    relationship: Decimal
+    goals_and_topics: Decimal
+    approach_or_method: Decimal
+    overall: Decimal  # SRS and ORS
+    # ORS
+    individually: Decimal
+    interpersonally: Decimal
+    socially: Decimal
+    # PSQ
+    rupture_experienced: bool
+    tension: int | None
+    resolution: int | None
+    # WAI-SR
+    item_1: int
+    item_2: int
+    item_3: int
+    item_4: int
+    item_5: int
+    item_6: int
+    item_7: int
+    item_8: int
+    item_9: int
+    item_10: int
+    item_11: int
+    item_12: int
+
+
+def _check_psq_ratings(values: MeasureValues) -> None:
     """Tension and resolution are rated exactly when a rupture was experienced."""
     rupture = values.get("rupture_experienced")
     problems = {}
@@ -714,19 +714,23 @@ def _check_psq_ratings(values: dict[str, Any]) -> None:
 
 @transaction.atomic
 def measure_record(
-    *, measure_model: MeasureModel, session: TherapySession, recorded_by: User, **values: Any
+    *,
+    measure_model: MeasureModel,
+    session: TherapySession,
+    recorded_by: User,
+    **values: Unpack[MeasureValues],
 ) -> Model:
-    """Record one measure for a session and derive any rupture signal it raises."""
-    unknown = set(values) - set(MEASURE_INPUT_FIELDS[measure_model])
-    if unknown:
-        raise ValidationError(
-            {field: "This field is not part of the measure." for field in unknown}
-        )
+    """Record one measure for a session. Recording it derives no rupture signal here (cases
+    knows nothing of them): the API records through ``ruptures.services.measure_record``,
+    which does."""
+    refuse_other_fields(
+        values, allowed=MEASURE_INPUT_FIELDS[measure_model], message=errors.FIELD_NOT_IN_MEASURE
+    )
     if session.attendance != Attendance.ATTENDED:
         raise ValidationError(errors.MEASURE_NEEDS_ATTENDANCE)
     if measure_model is PostSessionQuestionnaire:
         _check_psq_ratings(values)
-    _require_care_team(client=session.client, clinician=recorded_by)
+    policies.require_care_team(client=session.client, user=recorded_by)
     _check_participant(
         session=session,
         participant=values.get("participant"),
@@ -750,7 +754,6 @@ def measure_record(
         # A concurrent request recorded the same measure between the check and the insert.
         raise ValidationError(errors.MEASURE_EXISTS, code="unique") from error
     measure.refresh_from_db()  # read back the scores the database computed
-    measure_recorded.send(sender=measure_model, measure=measure)
     return measure
 
 
@@ -762,18 +765,7 @@ def record_archive(*, record: Model, user: User) -> Model:
     """What DELETE does to a clinical record: it leaves every list and lookup but stays in
     the database until the retention period has passed (``manage.py purge_expired``).
     The caller must be on the client's care team; a process note, its author."""
-    if isinstance(record, ProcessNote):
-        if record.author_id != user.pk:
-            raise PermissionDenied(errors.PROCESS_NOTE_AUTHOR_ONLY)
-    else:
-        holder: Any = record
-        if isinstance(record, Client):
-            client = record
-        elif hasattr(record, "client_id"):
-            client = holder.client
-        else:  # a progress note: through its session
-            client = holder.session.client
-        _require_care_team(client=client, clinician=user)
+    policies.require_may_archive(record=record, user=user)
     locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
     if isinstance(locked, TherapySession) and has_signed_note(locked):
         raise ValidationError(errors.SESSION_SIGNED_NOT_ARCHIVABLE)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from cases.choices import Role
-from cases.errors import NOT_IN_CARE_TEAM
+from cases import policies
+from cases import services as cases_services
+from cases.edits import apply_edit, refuse_other_fields
 from cases.models import (
-    CareTeamMember,
     Client,
-    Membership,
     OutcomeRatingScale,
     PostSessionQuestionnaire,
     Practice,
@@ -24,7 +24,7 @@ from cases.models import (
     TherapySession,
     User,
 )
-from cases.services import lock_client_for_signals
+from cases.services import MeasureModel, MeasureValues, lock_client_for_signals
 from ruptures import errors
 from ruptures.choices import (
     CLOSED_STATUSES,
@@ -53,18 +53,9 @@ def practice_today(practice: Practice) -> dt.date:
 
 
 def _require_care_team(*, client: Client, user: User) -> None:
-    is_clinician = Membership.objects.filter(
-        practice_id=client.practice_id,
-        user=user,
-        role=Role.CLINICIAN,
-        is_active=True,
-        user__is_active=True,
-    ).exists()
-    if (
-        not is_clinician
-        or not CareTeamMember.objects.filter(client=client, clinician=user).exists()
-    ):
-        raise PermissionDenied(NOT_IN_CARE_TEAM)
+    # Anyone but the client's care team is refused alike (403), a non-clinician included:
+    # unlike the cases services, which tell a non-clinician so (400).
+    policies.require_care_team(client=client, user=user, name_non_members=False)
 
 
 def _check_session(*, session: TherapySession | None, client: Client) -> None:
@@ -169,18 +160,29 @@ def episode_open(
     return episode
 
 
-EPISODE_EDITABLE_FIELDS = (
-    "direction",
-    "kind",
-    "markers",
-    "moment",
-    "factors",
-    "intensity",
-    "detected_on",
-    "source",
-    "description",
-    "session",
-)
+class EpisodeFields(TypedDict, total=False):
+    """What is observed of a rupture, beyond its client and relationship: what a recurrence
+    may set anew (the rest it takes from the episode that recurred)."""
+
+    direction: str
+    kind: str | None
+    markers: list[str]
+    moment: str
+    factors: list[str]
+    intensity: int
+    source: str
+    description: str
+    session: TherapySession | None
+
+
+class EpisodeChanges(EpisodeFields, total=False):
+    """What may change of a live episode."""
+
+    detected_on: dt.date
+
+
+EPISODE_EDITABLE_FIELDS = tuple(EpisodeChanges.__annotations__)
+RECURRENCE_FIELDS = tuple(EpisodeFields.__annotations__)
 
 
 def _lock_episode(episode: RuptureEpisode) -> RuptureEpisode:
@@ -199,12 +201,12 @@ def _require_live(episode: RuptureEpisode) -> None:
 
 
 @transaction.atomic
-def episode_update(*, episode: RuptureEpisode, user: User, **changes: Any) -> RuptureEpisode:
+def episode_update(
+    *, episode: RuptureEpisode, user: User, **changes: Unpack[EpisodeChanges]
+) -> RuptureEpisode:
     """Edit what was observed while the episode is live. The relationship is what the episode
     is about, so it is fixed; a different relationship is a different episode."""
-    unknown = set(changes) - set(EPISODE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    refuse_other_fields(changes, allowed=EPISODE_EDITABLE_FIELDS)
     locked = _lock_episode(episode)
     _require_care_team(client=locked.client, user=user)
     _require_live(locked)
@@ -214,8 +216,7 @@ def episode_update(*, episode: RuptureEpisode, user: User, **changes: Any) -> Ru
         _check_not_future(
             field="detected_on", value=changes["detected_on"], practice=locked.practice
         )
-    for field, value in changes.items():
-        setattr(locked, field, value)
+    apply_edit(locked, changes)
     _validate_and_save(locked)
     return locked
 
@@ -298,7 +299,7 @@ def episode_record_recurrence(
     episode: RuptureEpisode,
     created_by: User,
     detected_on: dt.date | None = None,
-    **fields: Any,
+    **fields: Unpack[EpisodeFields],
 ) -> RuptureEpisode:
     """A closed rupture that comes back: a new episode linked to the old, with the old one's
     description of the rupture as defaults and the same relationship."""
@@ -306,10 +307,10 @@ def episode_record_recurrence(
     _require_care_team(client=locked.client, user=created_by)
     detected_on = detected_on or practice_today(locked.practice)
     _check_can_recur(original=locked, client=locked.client, detected_on=detected_on)
-    unknown = set(fields) - (set(EPISODE_EDITABLE_FIELDS) - {"detected_on"})
-    if unknown:
-        raise ValidationError({field: "This field cannot be set here." for field in unknown})
-    defaults = {
+    refuse_other_fields(
+        fields, allowed=RECURRENCE_FIELDS, message=errors.RECURRENCE_FIELD_NOT_SETTABLE
+    )
+    defaults: EpisodeFields = {
         "direction": locked.direction,
         "kind": locked.kind,
         "markers": locked.markers,
@@ -318,13 +319,14 @@ def episode_record_recurrence(
         "intensity": locked.intensity,
         "source": locked.source,
     }
+    merged: EpisodeFields = {**defaults, **fields}
     return episode_open(
         client=locked.client,
         created_by=created_by,
         relationship=locked.relationship,
         detected_on=detected_on,
         recurrence_of=locked,
-        **{**defaults, **fields},
+        **merged,
     )
 
 
@@ -638,3 +640,24 @@ def signals_derive_for_measure(*, measure: Any) -> int:
     if not rules:
         return 0
     return signals_derive(practice=measure.practice, client=measure.client, rules=rules)
+
+
+# --- Measures ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def measure_record(
+    *,
+    measure_model: MeasureModel,
+    session: TherapySession,
+    recorded_by: User,
+    **values: Unpack[MeasureValues],
+) -> Model:
+    """Record one measure for a session (``cases.services.measure_record``) and, in the same
+    transaction, derive the rupture signals it raises: a low or falling SRS, a PSQ rupture,
+    a falling ORS."""
+    measure = cases_services.measure_record(
+        measure_model=measure_model, session=session, recorded_by=recorded_by, **values
+    )
+    signals_derive_for_measure(measure=measure)
+    return measure

@@ -31,7 +31,7 @@ from django.core.exceptions import PermissionDenied
 
 from cases.choices import Modality, Role
 from cases.models import Practice, User
-from cases.selectors import has_role, supervisees_of
+from cases.selectors import has_role, practices_where, supervisees_of
 from ruptures import releases
 from ruptures.choices import (
     Factor,
@@ -52,6 +52,8 @@ Z_PART = 1.959963984540054  # two-sided 95 % for each part of a ratio (Bonferron
 GRAINS = ("month", "quarter", "rolling_12")
 
 NOT_A_SUPERVISOR = "Only the practice's supervisors read its trends."
+NOT_YOUR_PRACTICE = "Not a practice where you supervise."
+SEVERAL_PRACTICES = "You supervise in several practices: say which one."
 NOT_A_SUPERVISEE = "Not one of your supervisees."
 NO_SUPERVISEES = "You have no supervisees in this practice."
 BOTH_CLINICIAN_AND_BY = "Narrow to one clinician or break down by a dimension, not both."
@@ -521,6 +523,46 @@ def default_period(practice: Practice) -> Period:
     )
     last = latest or releases.months_before(dt.date.today().replace(day=1), 1)
     return period_of(releases.months_before(last, DEFAULT_MONTHS - 1), last)
+
+
+def requested_period(
+    *, practice: Practice, first: dt.date | None = None, last: dt.date | None = None
+) -> Period:
+    """The months asked for, either end left out taking its default: the last ends at the
+    practice's last released month, the first is twelve months before the last."""
+    if first is None and last is None:
+        return default_period(practice)
+    last = last or default_period(practice).last
+    first = first or releases.months_before(last.replace(day=1), DEFAULT_MONTHS - 1)
+    return period_of(first, last)
+
+
+# --- Who reads which practice's figures ----------------------------------------------------------
+
+
+def supervised_practice(*, user: User, practice_id: int | None = None) -> Practice:
+    """The practice whose trends the supervisor asks for: the one named, or the only one
+    where they supervise. A practice where they do not supervise reads like one that does not
+    exist."""
+    practices = practices_where(user=user, role=Role.SUPERVISOR)
+    if practice_id is not None:
+        chosen = practices.filter(pk=practice_id).first()
+        if chosen is None:
+            raise TrendsError("practice", NOT_YOUR_PRACTICE)
+        return chosen
+    found = list(practices[:2])
+    if len(found) != 1:
+        raise TrendsError("practice", SEVERAL_PRACTICES)
+    return found[0]
+
+
+def supervisee(*, user: User, practice: Practice, clinician_id: int) -> User:
+    """One of the supervisor's supervisees in the practice; anyone else reads exactly like an
+    id that does not exist."""
+    found = supervisees_of(user=user, practice=practice).filter(pk=clinician_id).first()
+    if found is None:
+        raise TrendsError("clinician", NOT_A_SUPERVISEE)
+    return found
 
 
 # --- Rows --------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ from cases.models import (
 )
 from ruptures.choices import EpisodeStatus, SignalRule
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
-from ruptures.services import repair_attempt_record, signals_derive
+from ruptures.services import measure_record, repair_attempt_record, signals_derive
 from tests.api.conftest import client_for
 from tests.databases import backend_pid, current_database_url, wait_until_blocked
 from tests.factories import (
@@ -799,7 +799,7 @@ def test_two_measures_of_one_client_recorded_at_once_still_raise_their_signal(cl
     failures: list[BaseException] = []
 
     def record(session: TherapySession, score: float) -> None:
-        services.measure_record(
+        measure_record(
             measure_model=SessionRatingScale,
             session=session,
             recorded_by=clinician,

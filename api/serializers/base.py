@@ -1,4 +1,5 @@
-"""What every Mend serializer shares: strict input, aware datetimes, services for writes."""
+"""What every Mend serializer shares: strict input, aware datetimes, and no writes of its own
+(the views call the services)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rest_framework import serializers
 
 from api import errors
 from api.serializers.fields import IdField
+
+WRITES_THROUGH_SERVICES = "A serializer does not write: the view calls the service."
 
 
 class StrictInputMixin:
@@ -69,6 +72,11 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
         models.DateTimeField: AwareDateTimeField,
     }
 
-    @property
-    def user(self) -> Any:
-        return self.context["request"].user
+    # Serializers shape input and output; every write is the view's call of a service. Were a
+    # view to call save(), ModelSerializer would write the row itself, past the service's
+    # rules: refused instead.
+    def create(self, validated_data: Any) -> Any:
+        raise NotImplementedError(WRITES_THROUGH_SERVICES)
+
+    def update(self, instance: Any, validated_data: Any) -> Any:
+        raise NotImplementedError(WRITES_THROUGH_SERVICES)

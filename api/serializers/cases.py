@@ -1,4 +1,5 @@
-"""Serializers of the cases app's resources. Writes go through ``cases.services``."""
+"""Serializers of the cases app's resources: they shape input and output; the views call
+``cases.services``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from rest_framework import serializers
 
 from api.serializers.base import StrictModelSerializer, StrictSerializer
 from api.serializers.fields import ScopedPrimaryKeyField
-from cases import selectors, services
-from cases.choices import Role
-from cases.errors import NOT_IN_CARE_TEAM
+from cases import selectors
 from cases.models import (
     Client,
     NoteAddendum,
@@ -28,10 +27,6 @@ from cases.models import (
 from cases.validators import NOTE_TEXT_MAX_LENGTH
 
 
-def _clinician_practices(*, user: User) -> Any:
-    return selectors.practices_where(user=user, role=Role.CLINICIAN)
-
-
 class PersonSerializer(serializers.ModelSerializer):
     """A colleague as the API shows them: no contact details."""
 
@@ -47,7 +42,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class ClientSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_clinician_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.clinician_practices)
     primary_clinician = ScopedPrimaryKeyField(
         model=User,
         selector=selectors.colleague_clinicians,
@@ -83,16 +78,6 @@ class ClientSerializer(StrictModelSerializer):
         members = [member.clinician for member in client.care_team_members.all()]
         return PersonSerializer(members, many=True).data  # type: ignore[return-value]
 
-    def create(self, validated_data: dict[str, Any]) -> Client:
-        primary = validated_data.pop("primary_clinician", None) or self.user
-        # The clinician who registers a client keeps access to them.
-        return services.client_create(
-            primary_clinician=primary, care_team=[self.user], **validated_data
-        )
-
-    def update(self, instance: Client, validated_data: dict[str, Any]) -> Client:
-        return services.client_update(client=instance, user=self.user, **validated_data)
-
 
 class ClientDischargeSerializer(StrictSerializer):
     discharge_date = serializers.DateField()
@@ -112,12 +97,6 @@ class ParticipantSerializer(StrictModelSerializer):
         fields = ["id", "client", "label", "role", "created_at"]
         read_only_fields = ["created_at"]
         create_only_fields = ["client"]
-
-    def create(self, validated_data: dict[str, Any]) -> Participant:
-        return services.participant_create(user=self.user, **validated_data)
-
-    def update(self, instance: Participant, validated_data: dict[str, Any]) -> Participant:
-        return services.participant_update(participant=instance, user=self.user, **validated_data)
 
 
 class TherapySessionSerializer(StrictModelSerializer):
@@ -152,22 +131,6 @@ class TherapySessionSerializer(StrictModelSerializer):
     def get_has_progress_note(self, session: TherapySession) -> bool:
         annotated = getattr(session, "has_note", None)  # lists and lookups (the viewset)
         return hasattr(session, "progress_note") if annotated is None else annotated
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        client, clinician = attrs.get("client"), attrs.get("clinician")
-        if client is not None and clinician is not None:
-            if not client.care_team_members.filter(clinician=clinician).exists():
-                raise serializers.ValidationError({"clinician": [NOT_IN_CARE_TEAM]})
-        return attrs
-
-    def create(self, validated_data: dict[str, Any]) -> TherapySession:
-        clinician = validated_data.pop("clinician", None) or self.user
-        session = services.session_create(clinician=clinician, **validated_data)
-        session.has_note = False  # type: ignore[attr-defined]  # just made: no note yet
-        return session
-
-    def update(self, instance: TherapySession, validated_data: dict[str, Any]) -> TherapySession:
-        return services.session_update(session=instance, **validated_data)
 
 
 class AddendumSerializer(StrictModelSerializer):
@@ -214,12 +177,6 @@ class ProgressNoteSerializer(StrictModelSerializer):
         ]
         create_only_fields = ["session"]
 
-    def create(self, validated_data: dict[str, Any]) -> ProgressNote:
-        return services.note_create(author=self.user, **validated_data)
-
-    def update(self, instance: ProgressNote, validated_data: dict[str, Any]) -> ProgressNote:
-        return services.note_update(note=instance, editor=self.user, **validated_data)
-
 
 class ProcessNoteSerializer(StrictModelSerializer):
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
@@ -229,13 +186,6 @@ class ProcessNoteSerializer(StrictModelSerializer):
         fields = ["id", "session", "text", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         create_only_fields = ["session"]
-
-    def create(self, validated_data: dict[str, Any]) -> ProcessNote:
-        return services.process_note_create(author=self.user, **validated_data)
-
-    def update(self, instance: ProcessNote, validated_data: dict[str, Any]) -> ProcessNote:
-        text = validated_data.get("text", instance.text)
-        return services.process_note_update(note=instance, author=self.user, text=text)
 
 
 class MeasureSerializer(StrictModelSerializer):
@@ -259,13 +209,6 @@ class MeasureSerializer(StrictModelSerializer):
         # One measure per session, respondent and participant is the service's and the
         # database's rule (with its own message); DRF's validator would make them required.
         validators: list[Any] = []
-
-    def create(self, validated_data: dict[str, Any]) -> Any:
-        return services.measure_record(
-            measure_model=getattr(self.Meta, "model"),  # noqa: B009 (set by each subclass)
-            recorded_by=self.user,
-            **validated_data,
-        )
 
 
 class SessionRatingScaleSerializer(MeasureSerializer):

@@ -14,10 +14,6 @@ from cases.choices import Role
 from cases.models import Membership, Practice, SupervisionAssignment, User
 
 
-def _admin_practices(*, user: User) -> Any:
-    return selectors.practices_where(user=user, role=Role.PRACTICE_ADMIN)
-
-
 class PracticeBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Practice
@@ -49,7 +45,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     # People of the caller's practices (those created through /users/ among them); anyone
     # else reads as an id that does not exist.
     user = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
@@ -60,22 +56,6 @@ class MembershipSerializer(StrictModelSerializer):
         fields = ["id", "practice", "user", "username", "role", "is_active", "created_at"]
         read_only_fields = ["created_at"]
         create_only_fields = ["practice", "user", "role"]
-
-    def create(self, validated_data: dict[str, Any]) -> Membership:
-        validated_data.pop("is_active", None)
-        return services.membership_grant(**validated_data, granted_by=self.context["request"].user)
-
-    def update(self, instance: Membership, validated_data: dict[str, Any]) -> Membership:
-        if validated_data.get("is_active") is False:
-            return services.membership_revoke(membership=instance)
-        if validated_data.get("is_active") is True:
-            return services.membership_grant(
-                practice=instance.practice,
-                user=instance.user,
-                role=instance.role,
-                granted_by=self.context["request"].user,
-            )
-        return instance
 
 
 class UserMembershipSerializer(serializers.ModelSerializer):
@@ -118,7 +98,9 @@ class UserCreateSerializer(UserSerializer):
     """A new person of ``practice`` with ``roles`` there; the answer carries the token with
     which they choose their password (``POST /auth/set-password/``)."""
 
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices, write_only=True)
+    practice = ScopedPrimaryKeyField(
+        model=Practice, selector=selectors.administered_practices, write_only=True
+    )
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices),
         min_length=1,
@@ -144,7 +126,7 @@ class UserCreateSerializer(UserSerializer):
 
 
 class SupervisionAssignmentSerializer(StrictModelSerializer):
-    practice = ScopedPrimaryKeyField(model=Practice, selector=_admin_practices)
+    practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     supervisor = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
     clinician = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
 
@@ -152,9 +134,6 @@ class SupervisionAssignmentSerializer(StrictModelSerializer):
         model = SupervisionAssignment
         fields = ["id", "practice", "supervisor", "clinician", "created_at"]
         read_only_fields = ["created_at"]
-
-    def create(self, validated_data: dict[str, Any]) -> SupervisionAssignment:
-        return services.supervision_assign(**validated_data)
 
 
 class PracticeSettingsSerializer(StrictModelSerializer):
@@ -177,6 +156,3 @@ class PracticeSettingsSerializer(StrictModelSerializer):
             "created_at",
         ]
         read_only_fields = ["slug", "created_at"]
-
-    def update(self, instance: Practice, validated_data: dict[str, Any]) -> Practice:
-        return services.practice_update_settings(practice=instance, **validated_data)

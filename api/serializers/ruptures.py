@@ -1,8 +1,7 @@
-"""Serializers of the ruptures app's resources. Writes go through ``ruptures.services``."""
+"""Serializers of the ruptures app's resources: they shape input and output; the views call
+``ruptures.services``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rest_framework import serializers
 
@@ -11,7 +10,7 @@ from api.serializers.fields import ScopedPrimaryKeyField
 from cases import selectors as case_selectors
 from cases.models import Client, TherapySession
 from cases.validators import REASON_MAX_LENGTH
-from ruptures import selectors, services
+from ruptures import selectors
 from ruptures.choices import Factor, Marker
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
@@ -95,12 +94,6 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
             },
         }
 
-    def create(self, validated_data: dict[str, Any]) -> RuptureEpisode:
-        return services.episode_open(created_by=self.user, **validated_data)
-
-    def update(self, instance: RuptureEpisode, validated_data: dict[str, Any]) -> RuptureEpisode:
-        return services.episode_update(episode=instance, user=self.user, **validated_data)
-
 
 class EpisodeCloseSerializer(StrictSerializer):
     on_date = serializers.DateField(
@@ -168,9 +161,6 @@ class RepairAttemptSerializer(StrictModelSerializer):
                 )
             },
         }
-
-    def create(self, validated_data: dict[str, Any]) -> RepairAttempt:
-        return services.repair_attempt_record(recorded_by=self.user, **validated_data)
 
 
 class RuptureSignalSerializer(serializers.ModelSerializer):

@@ -34,6 +34,7 @@ from cases.models import (
     User,
     WorkingAllianceInventory,
 )
+from ruptures import services as rupture_services
 
 
 class ClientViewSet(
@@ -66,6 +67,20 @@ class ClientViewSet(
     ordering = ["-id"]
     # DELETE is for leaving the care team; a client is not deleted through the API.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        user = caller(self.request)
+        primary = data.pop("primary_clinician", None) or user
+        # The clinician who registers a client keeps access to them.
+        serializer.instance = services.client_create(
+            primary_clinician=primary, care_team=[user], **data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        services.client_update(
+            client=serializer.instance, user=caller(self.request), **serializer.validated_data
+        )
 
     @extend_schema(
         request=serializers.ClientDischargeSerializer, responses=serializers.ClientSerializer
@@ -133,6 +148,18 @@ class ParticipantViewSet(
     ordering = ["client_id", "id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.participant_create(
+            user=caller(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        services.participant_update(
+            participant=serializer.instance,
+            user=caller(self.request),
+            **serializer.validated_data,
+        )
+
 
 class TherapySessionViewSet(
     mixins.ListModelMixin,
@@ -155,6 +182,18 @@ class TherapySessionViewSet(
         # Whether a note exists, probed for the rows of the page only; the note's text is
         # never read for a list of sessions.
         return super().get_queryset().annotate(has_note=selectors.has_progress_note())
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        user = caller(self.request)
+        session = services.session_create(
+            clinician=data.pop("clinician", None) or user, logged_by=user, **data
+        )
+        session.has_note = False  # type: ignore[attr-defined]  # just made: no note yet
+        serializer.instance = session
+
+    def perform_update(self, serializer: Any) -> None:
+        services.session_update(session=serializer.instance, **serializer.validated_data)
 
 
 class ProgressNoteViewSet(
@@ -184,6 +223,16 @@ class ProgressNoteViewSet(
         return selectors.progress_note_list(
             user=caller(self.request), include_archived_signed=True
         ).prefetch_related(*self.prefetch)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.note_create(
+            author=caller(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        services.note_update(
+            note=serializer.instance, editor=caller(self.request), **serializer.validated_data
+        )
 
     @extend_schema(request=None, responses=serializers.ProgressNoteSerializer)
     @action(detail=True, methods=["post"])
@@ -228,6 +277,19 @@ class ProcessNoteViewSet(
     allowed_roles = "clinician — the note's author only"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.process_note_create(
+            author=caller(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        note = serializer.instance
+        services.process_note_update(
+            note=note,
+            author=caller(self.request),
+            text=serializer.validated_data.get("text", note.text),
+        )
+
 
 def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title: str) -> type:
     class MeasureViewSet(
@@ -246,6 +308,14 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         ordering_fields = ["id", "created_at"]
         ordering = ["-id"]
         http_method_names = ["get", "post", "delete", "head", "options"]
+
+        def perform_create(self, serializer: Any) -> None:
+            # Through ruptures: recording a measure derives the rupture signals it raises.
+            serializer.instance = rupture_services.measure_record(
+                measure_model=measure_model,
+                recorded_by=caller(self.request),
+                **serializer.validated_data,
+            )
 
     MeasureViewSet.__name__ = f"{measure_model.__name__}ViewSet"
     MeasureViewSet.__qualname__ = MeasureViewSet.__name__

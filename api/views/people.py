@@ -18,9 +18,7 @@ from api.permissions import caller
 from api.serializers import people as serializers
 from api.views.base import PracticeAdminViewSet
 from cases import selectors, services
-from cases.choices import Role
 from cases.models import Membership, Practice, SupervisionAssignment, User
-from cases.selectors import practices_where
 
 
 class MeView(APIView):
@@ -34,18 +32,6 @@ class MeView(APIView):
         return Response(serializers.MeSerializer(request.user).data)
 
 
-def _administered_memberships(*, user):  # type: ignore[no-untyped-def]
-    return Membership.objects.filter(
-        practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
-    )
-
-
-def _administered_assignments(*, user):  # type: ignore[no-untyped-def]
-    return SupervisionAssignment.objects.filter(
-        practice__in=practices_where(user=user, role=Role.PRACTICE_ADMIN)
-    )
-
-
 class MembershipViewSet(
     mixins.ListModelMixin,
     CreateMixin,
@@ -56,13 +42,31 @@ class MembershipViewSet(
     """Who holds which role in the practice. Revoke with ``is_active: false``."""
 
     queryset = Membership.objects.none()
-    selector = _administered_memberships
+    selector = selectors.membership_list
     related = ("user",)
     serializer_class = serializers.MembershipSerializer
     filterset_class = filtersets.MembershipFilter
     ordering_fields = ["id", "created_at"]
     ordering = ["-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("is_active", None)  # a new membership is active
+        serializer.instance = services.membership_grant(**data, granted_by=caller(self.request))
+
+    def perform_update(self, serializer: Any) -> None:
+        membership = serializer.instance
+        is_active = serializer.validated_data.get("is_active")
+        if is_active is False:
+            services.membership_revoke(membership=membership)
+        elif is_active is True:
+            services.membership_grant(
+                practice=membership.practice,
+                user=membership.user,
+                role=membership.role,
+                granted_by=caller(self.request),
+            )
 
 
 class SupervisionAssignmentViewSet(
@@ -75,12 +79,15 @@ class SupervisionAssignmentViewSet(
     """Which supervisor supervises which clinician."""
 
     queryset = SupervisionAssignment.objects.none()
-    selector = _administered_assignments
+    selector = selectors.supervision_assignment_list
     serializer_class = serializers.SupervisionAssignmentSerializer
     filterset_class = filtersets.SupervisionAssignmentFilter
     ordering_fields = ["id", "created_at"]
     ordering = ["-id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.supervision_assign(**serializer.validated_data)
 
 
 class PracticeViewSet(
@@ -92,11 +99,14 @@ class PracticeViewSet(
     """The practices the caller administers, with their settings."""
 
     queryset = Practice.objects.none()
-    selector = staticmethod(lambda *, user: practices_where(user=user, role=Role.PRACTICE_ADMIN))
+    selector = selectors.administered_practices
     serializer_class = serializers.PracticeSettingsSerializer
     ordering_fields = ["id", "name"]
     ordering = ["id"]
     http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer: Any) -> None:
+        services.practice_update_settings(practice=serializer.instance, **serializer.validated_data)
 
 
 class UserViewSet(mixins.ListModelMixin, CreateMixin, RetrieveMixin, PracticeAdminViewSet):

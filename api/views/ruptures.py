@@ -42,6 +42,16 @@ class RuptureEpisodeViewSet(
     ordering = ["-detected_on", "-id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.episode_open(
+            created_by=caller(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        services.episode_update(
+            episode=serializer.instance, user=caller(self.request), **serializer.validated_data
+        )
+
     def _close(self, request: Request, move: Callable[..., Any]) -> Response:
         episode = self.get_object()
         body = serializers.EpisodeCloseSerializer(data=request.data or {})
@@ -110,6 +120,11 @@ class RepairAttemptViewSet(
     ordering_fields = ["attempted_on", "id"]
     ordering = ["-attempted_on", "-id"]
     http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.repair_attempt_record(
+            recorded_by=caller(self.request), **serializer.validated_data
+        )
 
 
 class RuptureSignalViewSet(

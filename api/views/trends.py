@@ -20,35 +20,16 @@ from api.serializers.trends import (
     TrendSerializer,
     trend_body,
 )
-from cases.choices import Role
-from cases.models import Practice, User
-from cases.selectors import practices_where, supervisees_of
-from ruptures import releases, trends
+from cases.selectors import supervisees_of
+from ruptures import trends
 
 FIGURE_HELP = "; ".join(
     f"`{f.name}`: {f.description} (by: {', '.join(f.dimensions)})" for f in trends.FIGURES.values()
 )
 
-NOT_YOUR_PRACTICE = "Not a practice where you supervise."
-
 PRACTICE_PARAMETER = OpenApiParameter(
     "practice", OpenApiTypes.INT, description="Needed when you supervise in several practices."
 )
-
-
-def _supervised_practice(user: User, practice_id: int | None) -> Practice:
-    practices = practices_where(user=user, role=Role.SUPERVISOR)
-    if practice_id is not None:
-        chosen = practices.filter(pk=practice_id).first()
-        if chosen is None:
-            raise exceptions.ValidationError({"practice": [NOT_YOUR_PRACTICE]})
-        return chosen
-    found = list(practices[:2])
-    if len(found) != 1:
-        raise exceptions.ValidationError(
-            {"practice": ["You supervise in several practices: say which one."]}
-        )
-    return found[0]
 
 
 class TrendView(AccessAuditMixin, APIView):
@@ -91,23 +72,15 @@ class TrendView(AccessAuditMixin, APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         user = caller(request)
-        practice = _supervised_practice(user, params.get("practice"))
-        if "from" in params or "to" in params:
-            last = params.get("to") or trends.default_period(practice).last
-            first = params.get("from") or releases.months_before(
-                last.replace(day=1), trends.DEFAULT_MONTHS - 1
-            )
-            period = trends.period_of(first, last)
-        else:
-            period = trends.default_period(practice)
-        clinician = None
-        if "clinician" in params:
-            # Anyone but a supervisee reads exactly like an id that does not exist.
-            clinician = (
-                supervisees_of(user=user, practice=practice).filter(pk=params["clinician"]).first()
-            )
-            if clinician is None:
-                raise exceptions.ValidationError({"clinician": [trends.NOT_A_SUPERVISEE]})
+        practice = trends.supervised_practice(user=user, practice_id=params.get("practice"))
+        period = trends.requested_period(
+            practice=practice, first=params.get("from"), last=params.get("to")
+        )
+        clinician = (
+            trends.supervisee(user=user, practice=practice, clinician_id=params["clinician"])
+            if "clinician" in params
+            else None
+        )
         trend = trends.trends_for(
             user=user,
             practice=practice,
@@ -134,6 +107,8 @@ class SuperviseesView(APIView):
         if practice_id is not None and not practice_id.isdigit():
             raise exceptions.ValidationError({"practice": ["A valid integer is required."]})
         user = caller(request)
-        practice = _supervised_practice(user, int(practice_id) if practice_id else None)
+        practice = trends.supervised_practice(
+            user=user, practice_id=int(practice_id) if practice_id else None
+        )
         people = supervisees_of(user=user, practice=practice).order_by("last_name", "id")
         return Response([{"id": u.pk, "name": u.get_full_name() or u.username} for u in people])

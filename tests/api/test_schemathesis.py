@@ -216,7 +216,7 @@ def clinical_world(
     )
 
     def srs(on: Any, value: str) -> Any:
-        return case_services.measure_record(
+        return rupture_services.measure_record(
             measure_model=SessionRatingScale,
             session=on,
             recorded_by=clinician,
@@ -228,7 +228,7 @@ def clinical_world(
 
     srs_first = srs(session, "9.5")
     srs_second = srs(second, "7.0")  # a drop, and below the cutoff: raises a signal
-    ors = case_services.measure_record(
+    ors = rupture_services.measure_record(
         measure_model=OutcomeRatingScale,
         session=session,
         recorded_by=clinician,
@@ -237,7 +237,7 @@ def clinical_world(
         socially=Decimal("7.0"),
         overall=Decimal("6.0"),
     )
-    psq = case_services.measure_record(  # tension with little resolution: raises a signal
+    psq = rupture_services.measure_record(  # tension with little resolution: raises a signal
         measure_model=PostSessionQuestionnaire,
         session=second,
         recorded_by=clinician,
@@ -246,7 +246,7 @@ def clinical_world(
         tension=4,
         resolution=2,
     )
-    wai = case_services.measure_record(
+    wai = rupture_services.measure_record(
         measure_model=WorkingAllianceInventory,
         session=session,
         recorded_by=clinician,

@@ -24,6 +24,7 @@ from cases.models import (
     WorkingAllianceInventory,
 )
 from ruptures import releases
+from ruptures import services as rupture_services
 from ruptures.choices import SignalRule
 from ruptures.models import RuptureSignal
 
@@ -67,7 +68,7 @@ def _session(client, clinician, *, days_ago: int) -> TherapySession:
 
 def _srs(session, clinician, total: str, participant=None):
     item = Decimal(total) / 4
-    return services.measure_record(
+    return rupture_services.measure_record(  # derives the signals too
         measure_model=SessionRatingScale,
         session=session,
         recorded_by=clinician,
@@ -81,7 +82,7 @@ def _srs(session, clinician, total: str, participant=None):
 
 def _ors(session, clinician, total: str, participant=None):
     item = Decimal(total) / 4
-    return services.measure_record(
+    return rupture_services.measure_record(  # derives the signals too
         measure_model=OutcomeRatingScale,
         session=session,
         recorded_by=clinician,

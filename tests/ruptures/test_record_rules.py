@@ -477,7 +477,7 @@ def _srs_session(client, clinician, total: str, days_ago: int) -> TherapySession
     )
     tenths = int(Decimal(total) * 10)
     items = [Decimal(tenths // 4 + (n < tenths % 4)) / 10 for n in range(4)]
-    measure = cases_services.measure_record(
+    measure = services.measure_record(
         measure_model=SessionRatingScale,
         session=session,
         recorded_by=clinician,

@@ -1,5 +1,5 @@
 """The five signal rules of DESIGN.md with the practice's thresholds. Signals are raised by the
-server: recording a measure derives its rules (through the ``measure_recorded`` signal),
+server: recording a measure derives its rules (``ruptures.services.measure_record``),
 opening an episode derives the repeated-rupture rule, and ``signals_derive`` sweeps them all."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _srs(client, clinician, total: str, days_ago: int = 7) -> TherapySession:
             strict=True,
         )
     )
-    measure = cases_services.measure_record(
+    measure = services.measure_record(
         measure_model=SessionRatingScale, session=session, recorded_by=clinician, **items
     )
     assert measure.total == Decimal(total)
@@ -81,14 +81,14 @@ def _ors(client, clinician, total: str, days_ago: int = 7) -> TherapySession:
             strict=True,
         )
     )
-    cases_services.measure_record(
+    services.measure_record(
         measure_model=OutcomeRatingScale, session=session, recorded_by=clinician, **items
     )
     return session
 
 
 def _psq(session, clinician, respondent=Respondent.CLIENT, **answers) -> None:
-    cases_services.measure_record(
+    services.measure_record(
         measure_model=PostSessionQuestionnaire,
         session=session,
         recorded_by=clinician,
@@ -244,7 +244,7 @@ def test_ors_reliable_change_is_the_practices(practice, client, clinician):
 
 
 def test_measures_without_a_rule_raise_nothing(session, clinician):
-    cases_services.measure_record(
+    services.measure_record(
         measure_model=WorkingAllianceInventory,
         session=session,
         recorded_by=clinician,

@@ -10,7 +10,6 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from cases import services as cases_services
 from cases.errors import NOT_IN_CARE_TEAM
 from cases.models import SessionRatingScale
 from ruptures import errors, services
@@ -30,7 +29,7 @@ from tests.factories import RuptureEpisodeFactory
 @pytest.fixture
 def signal(session, clinician) -> RuptureSignal:
     """The SRS alert a low SRS raises when it is recorded."""
-    cases_services.measure_record(
+    services.measure_record(
         measure_model=SessionRatingScale,
         session=session,
         recorded_by=clinician,
