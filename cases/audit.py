@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any, cast
 
 from django.db import connection, models, transaction
@@ -172,6 +173,12 @@ RETURNING id
 """
 
 
+@cache
+def _record_sql(model: type[models.Model] | None) -> str:
+    """The statement recording an access to rows of ``model``, written once per model."""
+    return _RECORD_SQL.format(locator=_locator(model), table=AccessEvent._meta.db_table)
+
+
 def _ids(values: Sequence[Any]) -> list[int]:
     seen: dict[int, None] = {}
     for value in values:
@@ -221,7 +228,7 @@ def record_access(
         outcome,
         request_id,
     ]
-    sql = _RECORD_SQL.format(locator=_locator(model), table=AccessEvent._meta.db_table)
+    sql = _record_sql(model)
     if not durable and not connection.in_atomic_block:
         # The statement is its own transaction: let its COMMIT skip the wait for the disk.
         sql = "SELECT set_config('synchronous_commit', 'off', true);" + sql
