@@ -17,6 +17,7 @@ from django.urls import path
 from knox.auth import TokenAuthentication
 from rest_framework import generics, pagination, permissions, serializers
 
+from api.serializers.cases import TherapySessionSerializer as MendSessionSerializer
 from cases.models import Client, TherapySession, User
 
 
@@ -38,18 +39,8 @@ class SessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TherapySession
-        fields = [
-            "id",
-            "client",
-            "clinician",
-            "starts_at",
-            "duration_minutes",
-            "modality",
-            "setting",
-            "attendance",
-            "created_at",
-            "updated_at",
-        ]
+        # Mend's fields, nested here, without its probe for a progress note.
+        fields = [name for name in MendSessionSerializer.Meta.fields if name != "has_progress_note"]
 
 
 class SessionPagination(pagination.CursorPagination):

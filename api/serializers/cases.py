@@ -41,14 +41,16 @@ class PersonSerializer(serializers.ModelSerializer):
         return user.get_full_name() or user.username
 
 
+def _colleague(help_text: str) -> ScopedPrimaryKeyField:
+    """A clinician of the caller's practices, named in the input; the caller when omitted."""
+    return ScopedPrimaryKeyField(
+        model=User, selector=selectors.colleague_clinicians, required=False, help_text=help_text
+    )
+
+
 class ClientSerializer(StrictModelSerializer):
     practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.clinician_practices)
-    primary_clinician = ScopedPrimaryKeyField(
-        model=User,
-        selector=selectors.colleague_clinicians,
-        required=False,
-        help_text="A clinician of the practice; the caller when omitted.",
-    )
+    primary_clinician = _colleague("A clinician of the practice; the caller when omitted.")
     care_team = serializers.SerializerMethodField()
 
     class Meta:
@@ -101,12 +103,7 @@ class ParticipantSerializer(StrictModelSerializer):
 
 class TherapySessionSerializer(StrictModelSerializer):
     client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
-    clinician = ScopedPrimaryKeyField(
-        model=User,
-        selector=selectors.colleague_clinicians,
-        required=False,
-        help_text="A clinician on the client's care team; the caller when omitted.",
-    )
+    clinician = _colleague("A clinician on the client's care team; the caller when omitted.")
     has_progress_note = serializers.SerializerMethodField()
 
     class Meta:

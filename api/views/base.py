@@ -5,11 +5,12 @@ from typing import Any, ClassVar, cast
 
 import pghistory
 from django.db.models import Prefetch, QuerySet
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 
 from api.audit import AccessAuditMixin
+from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
 from api.filters import list_parameters, refuse_unknown_parameters
 from api.permissions import IsClinician, IsPracticeAdmin
 
@@ -63,6 +64,18 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
 class ClinicalViewSet(ScopedViewSet):
     permission_classes = [IsAuthenticated, IsClinician]
     allowed_roles = "clinician — rows of clients on the caller's care teams only"
+
+
+class ClinicalRecordViewSet(
+    mixins.ListModelMixin,
+    CreateMixin,
+    RetrieveMixin,
+    UpdateMixin,
+    ArchiveMixin,
+    ClinicalViewSet,
+):
+    """A clinical record's endpoints: list, create (with ``Idempotency-Key``), read, edit
+    (PATCH with ``If-Match``) and archive (DELETE)."""
 
 
 class PracticeAdminViewSet(ScopedViewSet):

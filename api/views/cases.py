@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
-from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
+from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin
 from api.idempotency import idempotent
 from api.pagination import KeysFirstCursorPagination
 from api.permissions import caller
 from api.serializers import cases as serializers
-from api.views.base import ClinicalViewSet
+from api.views.base import ClinicalRecordViewSet, ClinicalViewSet
 from cases import selectors, services
 from cases.models import (
     CareTeamMember,
@@ -37,14 +37,7 @@ from cases.models import (
 from ruptures import services as rupture_services
 
 
-class ClientViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class ClientViewSet(ClinicalRecordViewSet):
     """Clients on the caller's care teams, with identifying fields and care team."""
 
     queryset = Client.objects.none()
@@ -66,7 +59,6 @@ class ClientViewSet(
     ordering_fields = ["id", "code", "intake_date", "created_at"]
     ordering = ["-id"]
     # DELETE is for leaving the care team; a client is not deleted through the API.
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: Any) -> None:
         data = dict(serializer.validated_data)
@@ -129,14 +121,7 @@ class ClientViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ParticipantViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class ParticipantViewSet(ClinicalRecordViewSet):
     """The participants of couple and family clients on the caller's care teams: who answers
     each client-side measure. A display label and a role only; DELETE archives one."""
 
@@ -146,7 +131,6 @@ class ParticipantViewSet(
     filterset_class = filtersets.ParticipantFilter
     ordering_fields = ["id", "label"]
     ordering = ["client_id", "id"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.participant_create(
@@ -161,14 +145,7 @@ class ParticipantViewSet(
         )
 
 
-class TherapySessionViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class TherapySessionViewSet(ClinicalRecordViewSet):
     queryset = TherapySession.objects.none()
     selector = selectors.session_list
     serializer_class = serializers.TherapySessionSerializer
@@ -176,7 +153,6 @@ class TherapySessionViewSet(
     ordering_fields = ["starts_at", "id"]
     ordering = ["-starts_at", "-id"]
     pagination_class = KeysFirstCursorPagination
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         # Whether a note exists, probed for the rows of the page only; the note's text is
@@ -196,14 +172,7 @@ class TherapySessionViewSet(
         services.session_update(session=serializer.instance, **serializer.validated_data)
 
 
-class ProgressNoteViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class ProgressNoteViewSet(ClinicalRecordViewSet):
     """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
     corrected with addenda."""
 
@@ -214,7 +183,6 @@ class ProgressNoteViewSet(
     filterset_class = filtersets.ProgressNoteFilter
     ordering_fields = ["id", "created_at", "signed_at"]
     ordering = ["-id"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         if self.action != "retrieve" or getattr(self, "swagger_fake_view", False):
@@ -258,14 +226,7 @@ class ProgressNoteViewSet(
         )
 
 
-class ProcessNoteViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class ProcessNoteViewSet(ClinicalRecordViewSet):
     """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
 
     queryset = ProcessNote.objects.none()
@@ -275,7 +236,6 @@ class ProcessNoteViewSet(
     ordering_fields = ["id", "created_at"]
     ordering = ["-id"]
     allowed_roles = "clinician — the note's author only"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.process_note_create(

@@ -12,23 +12,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import filtersets
-from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixin
+from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin
 from api.idempotency import idempotent
 from api.permissions import caller
 from api.serializers import ruptures as serializers
-from api.views.base import ClinicalViewSet
+from api.views.base import ClinicalRecordViewSet, ClinicalViewSet
 from ruptures import selectors, services
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 
-class RuptureEpisodeViewSet(
-    mixins.ListModelMixin,
-    CreateMixin,
-    RetrieveMixin,
-    UpdateMixin,
-    ArchiveMixin,
-    ClinicalViewSet,
-):
+class RuptureEpisodeViewSet(ClinicalRecordViewSet):
     """Rupture episodes, inside therapy and in the client's own relationships. The status
     moves only through the actions; closed episodes are final, and a rupture that comes back
     is recorded with ``record-recurrence``."""
@@ -40,7 +33,6 @@ class RuptureEpisodeViewSet(
     filterset_class = filtersets.RuptureEpisodeFilter
     ordering_fields = ["detected_on", "id", "intensity"]
     ordering = ["-detected_on", "-id"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.episode_open(

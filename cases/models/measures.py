@@ -69,6 +69,43 @@ def _item_range(prefix: str, fields: list[str], low: int, high: int) -> models.C
     return models.CheckConstraint(condition=condition, name=f"{prefix}_items_range")
 
 
+def _one_per_session(name: str, *also: str) -> models.UniqueConstraint:
+    """One measure of its kind a session (and participant, and whatever ``also`` names)."""
+    return models.UniqueConstraint(
+        fields=["session", *also, "participant"],
+        nulls_distinct=False,
+        name=name,
+        violation_error_message=errors.MEASURE_EXISTS,
+        violation_error_code="unique",
+    )
+
+
+def _respondent_rules(prefix: str) -> list[models.CheckConstraint]:
+    """A known respondent; a participant only on the client's side."""
+    return [
+        models.CheckConstraint(
+            condition=Q(respondent__in=Respondent.values), name=f"{prefix}_respondent_valid"
+        ),
+        models.CheckConstraint(
+            condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
+            name=f"{prefix}_participant_client_side",
+            violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
+        ),
+    ]
+
+
+def _scale_total(items: list[str]) -> models.GeneratedField:
+    """The total of a four-item 0–10 scale (SRS, ORS), computed by the database."""
+    return models.GeneratedField(
+        expression=_sum(*items), output_field=_total_field(), db_persist=True
+    )
+
+
+def _scale_rules(prefix: str, items: list[str]) -> list[models.BaseConstraint]:
+    """One scale of its kind a session and participant; each item 0–10."""
+    return [_one_per_session(f"{prefix}_one_per_session"), _item_range(prefix, items, 0, 10)]
+
+
 def _sum(*fields: str) -> Any:
     expression: Any = F(fields[0])
     for field in fields[1:]:
@@ -94,23 +131,10 @@ class SessionRatingScale(SessionMeasure):
     goals_and_topics = _item_field()
     approach_or_method = _item_field()
     overall = _item_field()
-    total = models.GeneratedField(
-        expression=_sum(*SRS_ITEMS),
-        output_field=_total_field(),
-        db_persist=True,
-    )
+    total = _scale_total(SRS_ITEMS)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["session", "participant"],
-                nulls_distinct=False,
-                name="srs_one_per_session",
-                violation_error_message=errors.MEASURE_EXISTS,
-                violation_error_code="unique",
-            ),
-            _item_range("srs", SRS_ITEMS, 0, 10),
-        ]
+        constraints = _scale_rules("srs", SRS_ITEMS)
         indexes = [models.Index(fields=["client", "created_at"], name="srs_client_idx")]
 
 
@@ -124,23 +148,10 @@ class OutcomeRatingScale(SessionMeasure):
     interpersonally = _item_field()
     socially = _item_field()
     overall = _item_field()
-    total = models.GeneratedField(
-        expression=_sum(*ORS_ITEMS),
-        output_field=_total_field(),
-        db_persist=True,
-    )
+    total = _scale_total(ORS_ITEMS)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["session", "participant"],
-                nulls_distinct=False,
-                name="ors_one_per_session",
-                violation_error_message=errors.MEASURE_EXISTS,
-                violation_error_code="unique",
-            ),
-            _item_range("ors", ORS_ITEMS, 0, 10),
-        ]
+        constraints = _scale_rules("ors", ORS_ITEMS)
         indexes = [models.Index(fields=["client", "created_at"], name="ors_client_idx")]
 
     @property
@@ -159,21 +170,8 @@ class PostSessionQuestionnaire(SessionMeasure):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["session", "respondent", "participant"],
-                nulls_distinct=False,
-                name="psq_one_per_session_respondent",
-                violation_error_message=errors.MEASURE_EXISTS,
-                violation_error_code="unique",
-            ),
-            models.CheckConstraint(
-                condition=Q(respondent__in=Respondent.values), name="psq_respondent_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
-                name="psq_participant_client_side",
-                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
-            ),
+            _one_per_session("psq_one_per_session_respondent", "respondent"),
+            *_respondent_rules("psq"),
             models.CheckConstraint(
                 condition=(
                     Q(
@@ -234,21 +232,8 @@ class WorkingAllianceInventory(SessionMeasure):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["session", "respondent", "participant"],
-                nulls_distinct=False,
-                name="wai_one_per_session_respondent",
-                violation_error_message=errors.MEASURE_EXISTS,
-                violation_error_code="unique",
-            ),
-            models.CheckConstraint(
-                condition=Q(respondent__in=Respondent.values), name="wai_respondent_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(respondent=Respondent.CLIENT) | Q(participant__isnull=True),
-                name="wai_participant_client_side",
-                violation_error_message=errors.PARTICIPANT_NOT_FOR_THERAPIST,
-            ),
+            _one_per_session("wai_one_per_session_respondent", "respondent"),
+            *_respondent_rules("wai"),
             _item_range("wai", WAI_ITEMS, 1, 5),
         ]
 
