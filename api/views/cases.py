@@ -43,7 +43,7 @@ class ClientViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[Client],
 ):
     """Clients on the caller's care teams, with identifying fields and care team."""
 
@@ -135,7 +135,7 @@ class ParticipantViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[Participant],
 ):
     """The participants of couple and family clients on the caller's care teams: who answers
     each client-side measure. A display label and a role only; DELETE archives one."""
@@ -167,7 +167,7 @@ class TherapySessionViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[TherapySession],
 ):
     queryset = TherapySession.objects.none()
     selector = selectors.session_list
@@ -178,7 +178,7 @@ class TherapySessionViewSet(
     pagination_class = KeysFirstCursorPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[TherapySession]:
         # Whether a note exists, probed for the rows of the page only; the note's text is
         # never read for a list of sessions.
         return super().get_queryset().annotate(has_note=selectors.has_progress_note())
@@ -202,7 +202,7 @@ class ProgressNoteViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[ProgressNote],
 ):
     """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
     corrected with addenda."""
@@ -216,7 +216,7 @@ class ProgressNoteViewSet(
     ordering = ["-id"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[ProgressNote]:
         if self.action != "retrieve" or getattr(self, "swagger_fake_view", False):
             return super().get_queryset()
         # A signed note stays part of the record when archived: out of lists, still read by id.
@@ -264,7 +264,7 @@ class ProcessNoteViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[ProcessNote],
 ):
     """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
 
@@ -297,7 +297,7 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         CreateMixin,
         RetrieveMixin,
         ArchiveMixin,
-        ClinicalViewSet,
+        ClinicalViewSet[SessionMeasure],
     ):
         queryset = measure_model._default_manager.none()
         selector = staticmethod(

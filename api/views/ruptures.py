@@ -27,7 +27,7 @@ class RuptureEpisodeViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[RuptureEpisode],
 ):
     """Rupture episodes, inside therapy and in the client's own relationships. The status
     moves only through the actions; closed episodes are final, and a rupture that comes back
@@ -109,7 +109,7 @@ class RepairAttemptViewSet(
     CreateMixin,
     RetrieveMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[RepairAttempt],
 ):
     """Attempts to repair an episode. Recording one moves an open episode to repairing."""
 
@@ -130,7 +130,7 @@ class RepairAttemptViewSet(
 class RuptureSignalViewSet(
     mixins.ListModelMixin,
     RetrieveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[RuptureSignal],
 ):
     """Possible ruptures derived by the server from measures and episodes. A clinician
     acknowledges one by linking it to an episode, or dismisses it with a reason."""
