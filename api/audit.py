@@ -229,10 +229,10 @@ class AccessAuditMixin(APIView):
             raise RecordingFailed from error
 
     def _audit_action(self) -> str:
-        action = getattr(self, "action", None)
+        action: str | None = getattr(self, "action", None)
         if action:
             return VIEW_ACTIONS.get(action, action)
-        method = getattr(getattr(self, "request", None), "method", None) or "GET"
+        method: str = getattr(getattr(self, "request", None), "method", None) or "GET"
         return METHOD_ACTIONS.get(method, method.lower())
 
     def _audit_resource(self) -> str:

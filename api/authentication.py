@@ -27,7 +27,7 @@ import math
 import re
 import time
 from hmac import compare_digest
-from typing import Any
+from typing import Any, Protocol, TypedDict, cast
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -44,6 +44,7 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from api import errors
+from cases.models import User
 from cases.selectors import active_memberships, user_with_memberships
 
 TOKEN_SHAPE = re.compile(rb"[0-9a-fA-F]{8,256}")
@@ -55,6 +56,26 @@ TOMBSTONE_SECONDS = 300
 WRITE_WINDOW = 60.0
 
 
+class KnoxToken(Protocol):
+    """What Mend reads and writes of knox's ``AuthToken`` (knox ships no types)."""
+
+    token_key: str
+    digest: str
+    user_id: int
+    user: User
+    created: dt.datetime
+    expiry: dt.datetime | None
+
+
+class CachedToken(TypedDict):
+    """A token's cache entry: nothing in it signs anyone in."""
+
+    user: int
+    digest: str
+    created: dt.datetime
+    expiry: dt.datetime | None
+
+
 def token_cache() -> BaseCache | None:
     alias = settings.AUTH_TOKEN_CACHE
     return caches[alias] if alias else None
@@ -64,7 +85,7 @@ def token_cache_key(token_key: str, digest: str) -> str:
     return f"auth-token:{token_key}:{digest}"
 
 
-def forget_token(auth_token: Any, using: str | None = None) -> None:
+def forget_token(auth_token: KnoxToken, using: str | None = None) -> None:
     """Refuse the cached entry of a deleted token: now, and again once the deletion commits,
     in case a request that read the row before then has added its entry since."""
     cache = token_cache()
@@ -79,11 +100,12 @@ def tokens_expire(*, now: dt.datetime | None = None) -> int:
     """Deletes the tokens whose idle or absolute expiry has passed; returns how many. Each
     deletion sends ``post_delete``, so the cache forgets them too."""
     model = get_token_model()
+    deleted: dict[str, int]
     _, deleted = model.objects.filter(expiry__lt=now or timezone.now()).delete()
     return deleted.get(model._meta.label, 0)
 
 
-def _entry(auth_token: Any) -> dict[str, Any]:
+def _entry(auth_token: KnoxToken) -> CachedToken:
     return {
         "user": auth_token.user_id,
         "digest": auth_token.digest,
@@ -99,7 +121,7 @@ def _lifetime(expiry: dt.datetime | None) -> int | None:
     return max(1, math.ceil((expiry - timezone.now()).total_seconds()))
 
 
-def _live(entry: Any, digest: str) -> bool:
+def _live(entry: object, digest: str) -> bool:
     return (
         isinstance(entry, dict)
         and compare_digest(entry["digest"], digest)
@@ -107,12 +129,12 @@ def _live(entry: Any, digest: str) -> bool:
     )
 
 
-def _renewed_expiry(auth_token: Any) -> dt.datetime | None:
+def _renewed_expiry(auth_token: KnoxToken) -> dt.datetime | None:
     """The idle expiry this use moves the token to, or None while the stored one is less than
     ``MIN_REFRESH_INTERVAL`` behind (knox's rule: at most one write a minute)."""
     if not knox_settings.AUTO_REFRESH or auth_token.expiry is None:
         return None
-    renewed = timezone.now() + knox_settings.TOKEN_TTL
+    renewed: dt.datetime = timezone.now() + knox_settings.TOKEN_TTL
     if knox_settings.AUTO_REFRESH_MAX_TTL is not None:
         renewed = min(renewed, auth_token.created + knox_settings.AUTO_REFRESH_MAX_TTL)
     if (renewed - auth_token.expiry).total_seconds() > knox_settings.MIN_REFRESH_INTERVAL:
@@ -120,22 +142,24 @@ def _renewed_expiry(auth_token: Any) -> dt.datetime | None:
     return None
 
 
-def _store_expiry(auth_token: Any, expiry: dt.datetime) -> bool:
+def _store_expiry(auth_token: KnoxToken, expiry: dt.datetime) -> bool:
     """Writes the renewed expiry; False when the row is gone (revoked meanwhile)."""
     return bool(get_token_model().objects.filter(digest=auth_token.digest).update(expiry=expiry))
 
 
-class TokenAuthentication(KnoxTokenAuthentication):
-    def authenticate(self, request: Request) -> Any:
+# knox ships no types: its class is Any to the checker.
+class TokenAuthentication(KnoxTokenAuthentication):  # type: ignore[misc]
+    def authenticate(self, request: Request) -> tuple[User, KnoxToken] | None:
         # Knox passes over a header of another scheme, and the caller hears only that no
         # credentials came. Mend has one scheme: say which (a frontend sending the usual
         # "Bearer" is the common mistake).
         header = get_authorization_header(request).split()
         if header and header[0].lower() != self.authenticate_header(request).encode().lower():
             raise exceptions.AuthenticationFailed(errors.WRONG_AUTHORIZATION_SCHEME)
-        return super().authenticate(request)
+        authenticated: tuple[User, KnoxToken] | None = super().authenticate(request)
+        return authenticated
 
-    def authenticate_credentials(self, token: bytes) -> Any:
+    def authenticate_credentials(self, token: bytes) -> tuple[User, KnoxToken]:
         # Knox tokens are hex. Anything else (bytes that are not UTF-8, a NUL the database
         # would refuse) is a bad token, answered 401 before any lookup.
         if not TOKEN_SHAPE.fullmatch(token):
@@ -163,7 +187,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             cache.add(key, _entry(auth_token), _lifetime(auth_token.expiry))
         return auth_token.user, auth_token
 
-    def _stored_token(self, token_key: str, digest: str) -> Any:
+    def _stored_token(self, token_key: str, digest: str) -> KnoxToken:
         """The token's row with its user and their memberships (one query); an expired one
         is deleted and refused. The user's other expired tokens are left to the hourly
         ``api.expire_tokens``."""
@@ -182,10 +206,10 @@ class TokenAuthentication(KnoxTokenAuthentication):
                 auth_token.delete()
                 token_expired.send(sender=type(self), username=username, source="auth_token")
                 break
-            return auth_token
+            return cast(KnoxToken, auth_token)
         raise exceptions.AuthenticationFailed(REFUSAL)
 
-    def _cached_token(self, token_key: str, entry: dict[str, Any]) -> Any:
+    def _cached_token(self, token_key: str, entry: CachedToken) -> KnoxToken:
         """The token as the cache knows it, with its user and their memberships read afresh
         (one query)."""
         user = user_with_memberships(user_id=entry["user"])
@@ -201,9 +225,9 @@ class TokenAuthentication(KnoxTokenAuthentication):
         # A row as read from the database: ``request.auth.delete()`` (logout) deletes it.
         auth_token._state.adding = False
         auth_token._state.db = router.db_for_write(type(auth_token))
-        return auth_token
+        return cast(KnoxToken, auth_token)
 
-    def _renew_stored(self, auth_token: Any) -> None:
+    def _renew_stored(self, auth_token: KnoxToken) -> None:
         renewed = _renewed_expiry(auth_token)
         if renewed is None:
             return
@@ -211,7 +235,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             raise exceptions.AuthenticationFailed(REFUSAL)
         auth_token.expiry = renewed
 
-    def _renew_cached(self, auth_token: Any, cache: BaseCache, key: str) -> None:
+    def _renew_cached(self, auth_token: KnoxToken, cache: BaseCache, key: str) -> None:
         renewed = _renewed_expiry(auth_token)
         if renewed is None:
             return

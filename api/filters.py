@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework import exceptions
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -13,7 +13,7 @@ from api import errors
 class StrictOrderingFilter(OrderingFilter):
     """DRF ignores unknown ordering terms; a frontend developer would rather hear about them."""
 
-    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> Any:
+    def get_ordering(self, request: Request, queryset: QuerySet[Model], view: Any) -> Any:
         params = request.query_params.get(self.ordering_param)
         if params:
             terms = [term.strip() for term in params.split(",") if term.strip()]

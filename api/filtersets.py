@@ -9,6 +9,7 @@ from typing import Any
 import django_filters as filters
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -55,7 +56,8 @@ from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    # django-filter's stubs fix a NumberFilter's form field to decimals; ids are integers.
+    field_class = forms.IntegerField  # type: ignore[assignment]
 
 
 class AwareDateTimeFormField(filters.fields.IsoDateTimeField):
@@ -179,7 +181,9 @@ class RuptureEpisodeFilter(filters.FilterSet):
         model = RuptureEpisode
         fields: list[str] = []  # every filter is declared above
 
-    def filter_contains(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_contains(
+        self, queryset: QuerySet[RuptureEpisode], name: str, value: str
+    ) -> QuerySet[RuptureEpisode]:
         column = "markers" if name == "marker" else "factors"
         return queryset.filter(**{f"{column}__contains": [value]})
 
@@ -277,5 +281,7 @@ class AccessEventFilter(filters.FilterSet):
             "occurred_before",
         ]
 
-    def filter_client(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_client(
+        self, queryset: QuerySet[AccessEvent], name: str, value: int
+    ) -> QuerySet[AccessEvent]:
         return queryset.filter(client_ids__contains=[value])

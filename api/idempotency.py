@@ -87,7 +87,8 @@ def _client_id_of(instance: models.Model) -> int | None:
         if not isinstance(field, models.ForeignKey):
             continue  # absent, or not a relation (a repair attempt's ``note`` is text)
         if field.related_model is Client:
-            return getattr(instance, field.attname)
+            client_id: int | None = getattr(instance, field.attname)
+            return client_id
         parent = getattr(instance, name)
         return _client_id_of(parent) if parent is not None else None
     return None
@@ -106,7 +107,7 @@ def records_expire(*, now: dt.datetime | None = None) -> int:
     return deleted
 
 
-def _find(queryset: QuerySet[Any], record: IdempotencyRecord) -> models.Model:
+def _find(queryset: QuerySet[models.Model], record: IdempotencyRecord) -> models.Model:
     if queryset.model._meta.label != record.object_type:
         raise Http404  # made by an endpoint that has since changed what it creates
     return get_object_or_404(queryset, pk=record.object_id)

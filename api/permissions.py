@@ -24,11 +24,7 @@ def memberships_held(request: Request) -> list[tuple[str, int]]:
     cached = getattr(request, "_mend_memberships", None)
     if cached is None:
         user = request.user
-        cached = (
-            held_memberships(user=cast(User, user))
-            if user is not None and user.is_authenticated
-            else []
-        )
+        cached = held_memberships(user=user) if user is not None and user.is_authenticated else []
         request._mend_memberships = cached  # type: ignore[attr-defined]
     return cached
 

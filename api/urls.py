@@ -1,5 +1,6 @@
-from typing import Any
+from collections.abc import Callable
 
+from django.http import HttpResponseBase
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -43,7 +44,7 @@ router.register("users", people.UserViewSet, basename="user")
 router.register("access-events", audit.AccessEventViewSet, basename="access-event")
 
 
-def route(pattern: str, view: Any, name: str) -> URLPattern:
+def route(pattern: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
     """A route that answers with or without its trailing slash, as the router's do: Django's
     APPEND_SLASH would otherwise redirect a POST without it, losing the body (or, with DEBUG,
     answer an HTML page)."""

@@ -12,13 +12,16 @@ removes rows decides about those separately.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, TypeAlias, cast
 
 from django.apps import apps
 from django.db.models import ForeignKey, Model
 
+# A foreign key to whichever model: what it holds is read from ``related_model``.
+AnyForeignKey: TypeAlias = "ForeignKey[Any, Any]"
 
-def held_by(model: type[Model]) -> list[ForeignKey]:
+
+def held_by(model: type[Model]) -> list[AnyForeignKey]:
     """The foreign keys (one-to-ones included) of ``model`` that the database enforces."""
     return [
         field
@@ -63,10 +66,10 @@ def children_first(models: Iterable[type[Model]]) -> list[type[Model]]:
     return ordered
 
 
-def path_to(model: type[Model], root: type[Model]) -> list[ForeignKey]:
+def path_to(model: type[Model], root: type[Model]) -> list[AnyForeignKey]:
     """The shortest chain of enforced foreign keys from ``model`` to ``root`` (empty for
     ``root`` itself). A direct key is preferred, then the first found in field order."""
-    paths: dict[type[Model], list[ForeignKey]] = {model: []}
+    paths: dict[type[Model], list[AnyForeignKey]] = {model: []}
     frontier = [model]
     while frontier and root not in paths:
         following: list[type[Model]] = []

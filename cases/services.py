@@ -48,6 +48,7 @@ from cases.models import (
     TherapySession,
     User,
 )
+from cases.models.base import Archivable
 from cases.validators import NOTE_TEXT_MAX_LENGTH, TEXT_TOO_LONG
 
 # Crockford's base32 without the letters that read as digits: codes are read aloud and typed.
@@ -761,7 +762,7 @@ def measure_record(
 
 
 @transaction.atomic
-def record_archive(*, record: Model, user: User) -> Model:
+def record_archive(*, record: Archivable, user: User) -> Archivable:
     """What DELETE does to a clinical record: it leaves every list and lookup but stays in
     the database until the retention period has passed (``manage.py purge_expired``).
     The caller must be on the client's care team; a process note, its author."""
@@ -769,7 +770,7 @@ def record_archive(*, record: Model, user: User) -> Model:
     locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
     if isinstance(locked, TherapySession) and has_signed_note(locked):
         raise ValidationError(errors.SESSION_SIGNED_NOT_ARCHIVABLE)
-    if locked.archived_at is None:  # type: ignore[attr-defined]
-        locked.archived_at = timezone.now()  # type: ignore[attr-defined]
+    if locked.archived_at is None:
+        locked.archived_at = timezone.now()
         locked.save(update_fields=["archived_at"])
     return locked

@@ -18,12 +18,12 @@ from typing import cast
 
 import pgtrigger
 from django.db import connection, transaction
-from django.db.models import ForeignKey, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from cases.audit import AccessOutcome, record_access
 from cases.history import DELETE_TRIGGER, event_model
-from cases.model_graph import path_to, rows_under
+from cases.model_graph import AnyForeignKey, path_to, rows_under
 from cases.models import Client
 
 PURGE_ACTION = "purge"
@@ -64,7 +64,7 @@ class _Plan:
     history_deletes: tuple[str, ...]  # their change history; run while the rows still exist
 
 
-def _reaching_client(path: Sequence[ForeignKey], *, own_id: str) -> str:
+def _reaching_client(path: Sequence[AnyForeignKey], *, own_id: str) -> str:
     """SQL: this row reaches the client (the one parameter) through ``path``, its chain of
     foreign keys; ``own_id`` is the column naming the client in the client's own row."""
     if not path:

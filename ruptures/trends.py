@@ -576,7 +576,9 @@ class Row:
     cells: dict[str, dict[str, Estimate]] = field(default_factory=dict)
 
 
-def _row_spans(period: Period, grain: str, released: list[dt.date]) -> list[tuple[str, list]]:
+def _row_spans(
+    period: Period, grain: str, released: list[dt.date]
+) -> list[tuple[str, list[dt.date]]]:
     """Which released months each row sums."""
     have = set(released)
     if grain == "month":

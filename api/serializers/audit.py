@@ -7,7 +7,7 @@ from rest_framework import serializers
 from cases.models import AccessEvent
 
 
-class AccessEventSerializer(serializers.ModelSerializer):
+class AccessEventSerializer(serializers.ModelSerializer[AccessEvent]):
     username = serializers.CharField(
         source="user.username", read_only=True, allow_null=True, default=None
     )

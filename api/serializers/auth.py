@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from api.serializers.base import StrictSerializer
+from api.serializers.base import Body, StrictSerializer
 from api.serializers.people import MeSerializer
 
 
@@ -9,7 +9,7 @@ class LoginSerializer(StrictSerializer):
     password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
 
 
-class LoginResponseSerializer(serializers.Serializer):
+class LoginResponseSerializer(serializers.Serializer[Body]):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     expiry = serializers.DateTimeField(
         help_text="When the token expires if unused; each use renews it, up to 12 hours in all."

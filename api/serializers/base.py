@@ -5,26 +5,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
 from api import errors
-from api.serializers.fields import IdField
+from api.serializers.fields import AnyField, IdField
 
 WRITES_THROUGH_SERVICES = "A serializer does not write: the view calls the service."
 
+# What a plain (not model) serializer shapes: an action's input body, or a JSON object the
+# view builds itself (``worklist_body``, ``trend_body``) and the schema describes.
+Body: TypeAlias = Mapping[str, object]
+M = TypeVar("M", bound=models.Model)
 
-class StrictInputMixin:
+# The mixin's ``super()`` is the serializer it is mixed into; at run time it stays a plain
+# class, so the MRO is the serializers' own.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer[Any]
+else:
+    _SerializerBase = object
+
+
+class StrictInputMixin(_SerializerBase):
     """Refuse unknown and server-owned fields on write with a 400 that names them, instead
     of DRF's silent ignore: a frontend that sends ``status`` or ``total`` should learn at once
     that it is not applied. Fields listed in ``Meta.create_only_fields`` are writable on create
     and read-only afterwards."""
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()  # type: ignore[misc]
+    def get_fields(self) -> dict[str, AnyField]:
+        fields = super().get_fields()
         if getattr(self, "instance", None) is not None:
             for name in getattr(getattr(self, "Meta", None), "create_only_fields", ()):
                 if name in fields:
@@ -33,7 +45,7 @@ class StrictInputMixin:
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            fields = self.fields  # type: ignore[attr-defined]
+            fields = self.fields
             problems: dict[str, list[str]] = {}
             for key in data:
                 field = fields.get(key)
@@ -43,7 +55,7 @@ class StrictInputMixin:
                     problems[str(key)] = [errors.READ_ONLY_FIELD]
             if problems:
                 raise serializers.ValidationError(problems)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -61,11 +73,11 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid", format="ISO 8601")
 
 
-class StrictSerializer(StrictInputMixin, serializers.Serializer):
+class StrictSerializer(StrictInputMixin, serializers.Serializer[Body]):
     """For action bodies that are not a model (a discharge date, a dismissal reason)."""
 
 
-class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
+class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer[M]):
     serializer_related_field = IdField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -75,8 +87,8 @@ class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
     # Serializers shape input and output; every write is the view's call of a service. Were a
     # view to call save(), ModelSerializer would write the row itself, past the service's
     # rules: refused instead.
-    def create(self, validated_data: Any) -> Any:
+    def create(self, validated_data: Any) -> NoReturn:
         raise NotImplementedError(WRITES_THROUGH_SERVICES)
 
-    def update(self, instance: Any, validated_data: Any) -> Any:
+    def update(self, instance: M, validated_data: Any) -> NoReturn:
         raise NotImplementedError(WRITES_THROUGH_SERVICES)

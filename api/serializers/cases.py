@@ -19,6 +19,7 @@ from cases.models import (
     Practice,
     ProcessNote,
     ProgressNote,
+    SessionMeasure,
     SessionRatingScale,
     TherapySession,
     User,
@@ -27,7 +28,7 @@ from cases.models import (
 from cases.validators import NOTE_TEXT_MAX_LENGTH
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(serializers.ModelSerializer[User]):
     """A colleague as the API shows them: no contact details."""
 
     name = serializers.SerializerMethodField()
@@ -48,7 +49,7 @@ def _colleague(help_text: str) -> ScopedPrimaryKeyField:
     )
 
 
-class ClientSerializer(StrictModelSerializer):
+class ClientSerializer(StrictModelSerializer[Client]):
     practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.clinician_practices)
     primary_clinician = _colleague("A clinician of the practice; the caller when omitted.")
     care_team = serializers.SerializerMethodField()
@@ -89,7 +90,7 @@ class CareTeamAddSerializer(StrictSerializer):
     clinician = ScopedPrimaryKeyField(model=User, selector=selectors.colleague_clinicians)
 
 
-class ParticipantSerializer(StrictModelSerializer):
+class ParticipantSerializer(StrictModelSerializer[Participant]):
     """A member of a couple or family client: a display label and a role, nothing else."""
 
     client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
@@ -101,7 +102,7 @@ class ParticipantSerializer(StrictModelSerializer):
         create_only_fields = ["client"]
 
 
-class TherapySessionSerializer(StrictModelSerializer):
+class TherapySessionSerializer(StrictModelSerializer[TherapySession]):
     client = ScopedPrimaryKeyField(model=Client, selector=selectors.client_list)
     clinician = _colleague("A clinician on the client's care team; the caller when omitted.")
     has_progress_note = serializers.SerializerMethodField()
@@ -130,14 +131,14 @@ class TherapySessionSerializer(StrictModelSerializer):
         return hasattr(session, "progress_note") if annotated is None else annotated
 
 
-class AddendumSerializer(StrictModelSerializer):
+class AddendumSerializer(StrictModelSerializer[NoteAddendum]):
     class Meta:
         model = NoteAddendum
         fields = ["id", "author", "reason", "text", "created_at"]
         read_only_fields = ["author", "created_at"]
 
 
-class ProgressNoteSerializer(StrictModelSerializer):
+class ProgressNoteSerializer(StrictModelSerializer[ProgressNote]):
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
     sections = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=NOTE_TEXT_MAX_LENGTH),
@@ -175,7 +176,7 @@ class ProgressNoteSerializer(StrictModelSerializer):
         create_only_fields = ["session"]
 
 
-class ProcessNoteSerializer(StrictModelSerializer):
+class ProcessNoteSerializer(StrictModelSerializer[ProcessNote]):
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)
 
     class Meta:
@@ -185,7 +186,7 @@ class ProcessNoteSerializer(StrictModelSerializer):
         create_only_fields = ["session"]
 
 
-class MeasureSerializer(StrictModelSerializer):
+class MeasureSerializer(StrictModelSerializer[SessionMeasure]):
     """Items in, scores out: totals and subscales are computed by the database."""
 
     session = ScopedPrimaryKeyField(model=TherapySession, selector=selectors.session_list)

@@ -14,7 +14,7 @@ from cases.choices import Role
 from cases.models import Membership, Practice, SupervisionAssignment, User
 
 
-class PracticeBriefSerializer(serializers.ModelSerializer):
+class PracticeBriefSerializer(serializers.ModelSerializer[Practice]):
     class Meta:
         model = Practice
         # The time zone: "today" and "this week" of the worklist, dates of a body without one.
@@ -22,7 +22,7 @@ class PracticeBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MyMembershipSerializer(serializers.ModelSerializer):
+class MyMembershipSerializer(serializers.ModelSerializer[Membership]):
     practice = PracticeBriefSerializer(read_only=True)
 
     class Meta:
@@ -31,7 +31,7 @@ class MyMembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(serializers.ModelSerializer[User]):
     memberships = serializers.SerializerMethodField()
 
     class Meta:
@@ -44,7 +44,7 @@ class MeSerializer(serializers.ModelSerializer):
         return MyMembershipSerializer(memberships, many=True).data  # type: ignore[return-value]
 
 
-class MembershipSerializer(StrictModelSerializer):
+class MembershipSerializer(StrictModelSerializer[Membership]):
     practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     # People of the caller's practices (those created through /users/ among them); anyone
     # else reads as an id that does not exist.
@@ -58,20 +58,20 @@ class MembershipSerializer(StrictModelSerializer):
         create_only_fields = ["practice", "user", "role"]
 
 
-class UserMembershipSerializer(serializers.ModelSerializer):
+class UserMembershipSerializer(serializers.ModelSerializer[Membership]):
     class Meta:
         model = Membership
         fields = ["id", "practice", "role", "is_active"]
         read_only_fields = fields
 
 
-class PasswordSetTokenSerializer(serializers.Serializer):
+class PasswordSetTokenSerializer(serializers.Serializer[services.PasswordSetToken]):
     uid = serializers.CharField()
     token = serializers.CharField(help_text="One use; dies when the password is set.")
     expires_at = serializers.DateTimeField()
 
 
-class UserSerializer(StrictModelSerializer):
+class UserSerializer(StrictModelSerializer[User]):
     """A person of the caller's practices, with their memberships there (and nowhere else)."""
 
     has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
@@ -125,7 +125,7 @@ class UserCreateSerializer(UserSerializer):
         return None if token is None else dict(PasswordSetTokenSerializer(token).data)
 
 
-class SupervisionAssignmentSerializer(StrictModelSerializer):
+class SupervisionAssignmentSerializer(StrictModelSerializer[SupervisionAssignment]):
     practice = ScopedPrimaryKeyField(model=Practice, selector=selectors.administered_practices)
     supervisor = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
     clinician = ScopedPrimaryKeyField(model=User, selector=selectors.administered_people)
@@ -136,7 +136,7 @@ class SupervisionAssignmentSerializer(StrictModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class PracticeSettingsSerializer(StrictModelSerializer):
+class PracticeSettingsSerializer(StrictModelSerializer[Practice]):
     class Meta:
         model = Practice
         fields = [

@@ -21,7 +21,7 @@ MARKERS_HELP = (
 )
 
 
-class RuptureEpisodeSerializer(StrictModelSerializer):
+class RuptureEpisodeSerializer(StrictModelSerializer[RuptureEpisode]):
     client = ScopedPrimaryKeyField(model=Client, selector=case_selectors.client_list)
     session = ScopedPrimaryKeyField(
         model=TherapySession,
@@ -40,8 +40,10 @@ class RuptureEpisodeSerializer(StrictModelSerializer):
         required=False,
         max_length=len(Factor.choices),
     )
-    recurrence: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
-        read_only=True, allow_null=True, help_text="The episode that recurred from this one."
+    recurrence: serializers.PrimaryKeyRelatedField[RuptureEpisode] = (
+        serializers.PrimaryKeyRelatedField(
+            read_only=True, allow_null=True, help_text="The episode that recurred from this one."
+        )
     )
 
     class Meta:
@@ -121,7 +123,7 @@ class EpisodeRecurrenceSerializer(RuptureEpisodeSerializer):
         }
 
 
-class RepairAttemptSerializer(StrictModelSerializer):
+class RepairAttemptSerializer(StrictModelSerializer[RepairAttempt]):
     episode = ScopedPrimaryKeyField(model=RuptureEpisode, selector=selectors.episode_list)
     session = ScopedPrimaryKeyField(
         model=TherapySession,
@@ -163,7 +165,7 @@ class RepairAttemptSerializer(StrictModelSerializer):
         }
 
 
-class RuptureSignalSerializer(serializers.ModelSerializer):
+class RuptureSignalSerializer(serializers.ModelSerializer[RuptureSignal]):
     class Meta:
         model = RuptureSignal
         fields = [

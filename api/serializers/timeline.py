@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers.base import Body
 from ruptures.selectors import TIMELINE_KINDS, TimelineEntry
 
 
@@ -30,7 +32,8 @@ def _measure(m: Any, *fields: str) -> dict[str, Any]:
     }
 
 
-DATA = {
+# By entry kind: the record's fields (the record is the kind's model instance).
+DATA: dict[str, Callable[[Any], dict[str, Any]]] = {
     "session": _session,
     "srs": lambda m: _measure(m, "total"),
     "ors": lambda m: _measure(m, "total"),
@@ -77,7 +80,7 @@ def entry_body(entry: TimelineEntry, record: Any) -> dict[str, Any]:
     return {"type": entry.kind, "id": entry.id, "at": entry.at, "data": DATA[entry.kind](record)}
 
 
-class TimelineEntrySerializer(serializers.Serializer):
+class TimelineEntrySerializer(serializers.Serializer[Body]):
     type = serializers.ChoiceField(choices=list(TIMELINE_KINDS))
     id = serializers.IntegerField()
     at = serializers.DateTimeField(
@@ -89,7 +92,7 @@ class TimelineEntrySerializer(serializers.Serializer):
     )
 
 
-class TimelinePageSerializer(serializers.Serializer):
+class TimelinePageSerializer(serializers.Serializer[Body]):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True, help_text="Always null: follow `next`.")
     results = TimelineEntrySerializer(many=True)

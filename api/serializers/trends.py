@@ -4,7 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.serializers.base import StrictSerializer
+from api.serializers.base import Body, StrictSerializer
+from api.serializers.fields import AnyField
 from ruptures.trends import DIMENSIONS, FIGURES, GRAINS, INTERVAL_LEVEL, Trend
 
 PRIVACY_UNIT = "one client's records in one month"
@@ -42,7 +43,7 @@ class TrendQuerySerializer(StrictSerializer):
     )
     grain = serializers.ChoiceField(choices=GRAINS, required=False, default="month")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         fields = super().get_fields()
         fields["from"] = fields.pop("start")
         return fields
@@ -94,7 +95,7 @@ def trend_body(trend: Trend) -> dict[str, Any]:
     }
 
 
-class EstimateSerializer(serializers.Serializer):
+class EstimateSerializer(serializers.Serializer[Body]):
     value = serializers.FloatField(allow_null=True, help_text="null when too few to show")
     low = serializers.FloatField(allow_null=True, help_text="90 % interval, lower end")
     high = serializers.FloatField(allow_null=True, help_text="90 % interval, upper end")
@@ -107,36 +108,36 @@ class ValuesSerializer(serializers.DictField):
     child = EstimateSerializer()
 
 
-class TrendRowSerializer(serializers.Serializer):
+class TrendRowSerializer(serializers.Serializer[Body]):
     period = serializers.CharField(help_text="YYYY-MM, YYYY-Qn, or YYYY-MM/YYYY-MM (rolling)")
     months = serializers.ListField(child=serializers.CharField(), help_text="Months summed.")
     total = ValuesSerializer(help_text="The figure for the whole practice.")
     cells = serializers.DictField(child=ValuesSerializer(), help_text="By group key.")
 
 
-class GroupSerializer(serializers.Serializer):
+class GroupSerializer(serializers.Serializer[Body]):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(serializers.Serializer[Body]):
     start = serializers.CharField()
     to = serializers.CharField()
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         fields = super().get_fields()
         fields["from"] = fields.pop("start")
         return fields
 
 
-class PrivacySerializer(serializers.Serializer):
+class PrivacySerializer(serializers.Serializer[Body]):
     privacy_unit = serializers.CharField()
     epsilon_per_month = serializers.JSONField(help_text="ε of each month (a list if they differ)")
     delta_per_month = serializers.FloatField(allow_null=True)
     interval_level = serializers.FloatField()
 
 
-class ReleaseSerializer(serializers.Serializer):
+class ReleaseSerializer(serializers.Serializer[Body]):
     month = serializers.CharField()
     released_at = serializers.DateTimeField()
     epsilon = serializers.FloatField()
@@ -144,7 +145,7 @@ class ReleaseSerializer(serializers.Serializer):
     srs_cutoff = serializers.CharField()
 
 
-class TrendSerializer(serializers.Serializer):
+class TrendSerializer(serializers.Serializer[Body]):
     figure = serializers.ChoiceField(choices=sorted(FIGURES))
     description = serializers.CharField()
     values = serializers.DictField(child=serializers.CharField(), help_text="What each value is.")
@@ -159,6 +160,6 @@ class TrendSerializer(serializers.Serializer):
     rows = TrendRowSerializer(many=True)
 
 
-class SuperviseeSerializer(serializers.Serializer):
+class SuperviseeSerializer(serializers.Serializer[Body]):
     id = serializers.IntegerField()
     name = serializers.CharField()

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from api.serializers.base import Body
 from cases.models import Client, TherapySession
 from ruptures.selectors import Worklist
 
@@ -90,7 +91,7 @@ def worklist_body(work: Worklist, *, now: dt.datetime | None = None) -> dict[str
     }
 
 
-class _ClientFields(serializers.Serializer):
+class _ClientFields(serializers.Serializer[Body]):
     client = serializers.IntegerField()
     client_code = serializers.CharField()
     client_name = serializers.CharField()
@@ -103,7 +104,7 @@ class OpenSignalsSerializer(_ClientFields):
     signals = serializers.ListField(child=serializers.IntegerField(), help_text="Their ids.")
 
 
-class LastAttemptSerializer(serializers.Serializer):
+class LastAttemptSerializer(serializers.Serializer[Body]):
     id = serializers.IntegerField()
     attempted_on = serializers.DateField()
     outcome = serializers.CharField()
@@ -135,7 +136,7 @@ class WorklistSessionSerializer(_ClientFields):
     attendance = serializers.CharField()
 
 
-class WorklistCountsSerializer(serializers.Serializer):
+class WorklistCountsSerializer(serializers.Serializer[Body]):
     open_signals = serializers.IntegerField()
     live_episodes = serializers.IntegerField()
     unsigned_notes = serializers.IntegerField()
@@ -143,7 +144,7 @@ class WorklistCountsSerializer(serializers.Serializer):
     sessions_this_week = serializers.IntegerField()
 
 
-class WorklistSerializer(serializers.Serializer):
+class WorklistSerializer(serializers.Serializer[Body]):
     counts = WorklistCountsSerializer()
     open_signals = OpenSignalsSerializer(many=True, help_text="Per client and rule.")
     live_episodes = LiveEpisodeSerializer(many=True, help_text="Open or being repaired.")

@@ -11,7 +11,7 @@ from cases import selectors
 from cases.models import AccessEvent
 
 
-class AccessEventViewSet(mixins.ListModelMixin, PracticeAdminViewSet):
+class AccessEventViewSet(mixins.ListModelMixin, PracticeAdminViewSet[AccessEvent]):
     """Who read or changed which records of the practice, when, from where, and with what
     outcome, newest first: one event per request to clinical data, including list reads (the
     ids returned) and refused attempts. Records and clients appear as ids only. Reading the

@@ -13,6 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from knox.models import get_token_model
 from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -71,8 +72,10 @@ def username_locked(username: str) -> bool:
     """The third lockout limit (settings, "Brute force"): the username's failures within the
     window, from every address, in django-axes' failure log."""
     since = timezone.now() - settings.USERNAME_FAILURE_WINDOW
-    failures = AccessFailureLog.objects.filter(username=username, attempt_time__gte=since)
-    return failures.count() >= settings.USERNAME_FAILURE_LIMIT
+    failures: int = AccessFailureLog.objects.filter(
+        username=username, attempt_time__gte=since
+    ).count()
+    return failures >= settings.USERNAME_FAILURE_LIMIT
 
 
 class LoginView(APIView):
@@ -80,7 +83,7 @@ class LoginView(APIView):
     get the same answer; repeated failures lock a username at one address, an address, or
     (at a much higher count) a username from everywhere (429)."""
 
-    authentication_classes: list = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
     allowed_roles = "anyone"
@@ -140,7 +143,7 @@ class SetPasswordView(APIView):
     on ``token``); a password Django's validators refuse, 400 on ``password``. Counts towards
     the address's login throttle."""
 
-    authentication_classes: list = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
     allowed_roles = "anyone with a set-password token"

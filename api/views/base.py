@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import pghistory
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
@@ -14,15 +14,18 @@ from api.concurrency import ArchiveMixin, CreateMixin, RetrieveMixin, UpdateMixi
 from api.filters import list_parameters, refuse_unknown_parameters
 from api.permissions import IsClinician, IsPracticeAdmin
 
+M = TypeVar("M", bound=Model)
+Row = TypeVar("Row")
 
-class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
+
+class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet[M]):
     """A viewset whose rows come from a selector that takes the caller, so a row outside the
     caller's scope is absent from lists and answers 404. ``allowed_roles`` is what the schema
     tells a frontend developer about who may call it."""
 
-    selector: ClassVar[Callable[..., QuerySet]]
+    selector: ClassVar[Callable[..., QuerySet[Model]]]
     related: ClassVar[tuple[str, ...]] = ()
-    prefetch: ClassVar[tuple[str | Prefetch, ...]] = ()
+    prefetch: ClassVar[tuple[str | Prefetch[Any, Any, Any], ...]] = ()
     allowed_roles: ClassVar[str] = ""
     # PUT is not offered: every edit is a partial update.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -41,18 +44,19 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
                 user=request.user.pk, request_id=getattr(request._request, "request_id", "")
             )
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[M]:
         if getattr(self, "swagger_fake_view", False):
             # Schema generation: the model, no caller, no rows.
-            return cast(QuerySet, self.queryset)
-        queryset = type(self).selector(user=self.request.user)
+            return cast(QuerySet[M], self.queryset)
+        # A viewset's selector reads rows of its own model.
+        queryset = cast(QuerySet[M], type(self).selector(user=self.request.user))
         if self.related:
             queryset = queryset.select_related(*self.related)
         if self.prefetch:
             queryset = queryset.prefetch_related(*self.prefetch)
         return queryset
 
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+    def filter_queryset(self, queryset: QuerySet[M, Row]) -> QuerySet[M, Row]:
         if self.action == "list":
             refuse_unknown_parameters(self.request, list_parameters(self))
         return super().filter_queryset(queryset)
@@ -61,7 +65,7 @@ class ScopedViewSet(AccessAuditMixin, viewsets.GenericViewSet):
         return {**super().get_serializer_context(), "request": self.request}
 
 
-class ClinicalViewSet(ScopedViewSet):
+class ClinicalViewSet(ScopedViewSet[M]):
     permission_classes = [IsAuthenticated, IsClinician]
     allowed_roles = "clinician — rows of clients on the caller's care teams only"
 
@@ -72,12 +76,12 @@ class ClinicalRecordViewSet(
     RetrieveMixin,
     UpdateMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[M],
 ):
     """A clinical record's endpoints: list, create (with ``Idempotency-Key``), read, edit
     (PATCH with ``If-Match``) and archive (DELETE)."""
 
 
-class PracticeAdminViewSet(ScopedViewSet):
+class PracticeAdminViewSet(ScopedViewSet[M]):
     permission_classes = [IsAuthenticated, IsPracticeAdmin]
     allowed_roles = "practice_admin — rows of the practices the caller administers"

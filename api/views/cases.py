@@ -37,7 +37,7 @@ from cases.models import (
 from ruptures import services as rupture_services
 
 
-class ClientViewSet(ClinicalRecordViewSet):
+class ClientViewSet(ClinicalRecordViewSet[Client]):
     """Clients on the caller's care teams, with identifying fields and care team."""
 
     queryset = Client.objects.none()
@@ -121,7 +121,7 @@ class ClientViewSet(ClinicalRecordViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ParticipantViewSet(ClinicalRecordViewSet):
+class ParticipantViewSet(ClinicalRecordViewSet[Participant]):
     """The participants of couple and family clients on the caller's care teams: who answers
     each client-side measure. A display label and a role only; DELETE archives one."""
 
@@ -145,7 +145,7 @@ class ParticipantViewSet(ClinicalRecordViewSet):
         )
 
 
-class TherapySessionViewSet(ClinicalRecordViewSet):
+class TherapySessionViewSet(ClinicalRecordViewSet[TherapySession]):
     queryset = TherapySession.objects.none()
     selector = selectors.session_list
     serializer_class = serializers.TherapySessionSerializer
@@ -154,7 +154,7 @@ class TherapySessionViewSet(ClinicalRecordViewSet):
     ordering = ["-starts_at", "-id"]
     pagination_class = KeysFirstCursorPagination
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[TherapySession]:
         # Whether a note exists, probed for the rows of the page only; the note's text is
         # never read for a list of sessions.
         return super().get_queryset().annotate(has_note=selectors.has_progress_note())
@@ -172,7 +172,7 @@ class TherapySessionViewSet(ClinicalRecordViewSet):
         services.session_update(session=serializer.instance, **serializer.validated_data)
 
 
-class ProgressNoteViewSet(ClinicalRecordViewSet):
+class ProgressNoteViewSet(ClinicalRecordViewSet[ProgressNote]):
     """Progress notes. Drafts are edited with PATCH; a signed note is immutable and is
     corrected with addenda."""
 
@@ -184,7 +184,7 @@ class ProgressNoteViewSet(ClinicalRecordViewSet):
     ordering_fields = ["id", "created_at", "signed_at"]
     ordering = ["-id"]
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[ProgressNote]:
         if self.action != "retrieve" or getattr(self, "swagger_fake_view", False):
             return super().get_queryset()
         # A signed note stays part of the record when archived: out of lists, still read by id.
@@ -226,7 +226,7 @@ class ProgressNoteViewSet(ClinicalRecordViewSet):
         )
 
 
-class ProcessNoteViewSet(ClinicalRecordViewSet):
+class ProcessNoteViewSet(ClinicalRecordViewSet[ProcessNote]):
     """Psychotherapy notes: each is readable and writable by its author only, everywhere."""
 
     queryset = ProcessNote.objects.none()
@@ -257,7 +257,7 @@ def measure_viewset(measure_model: type[SessionMeasure], serializer: type, title
         CreateMixin,
         RetrieveMixin,
         ArchiveMixin,
-        ClinicalViewSet,
+        ClinicalViewSet[SessionMeasure],
     ):
         queryset = measure_model._default_manager.none()
         selector = staticmethod(

@@ -29,7 +29,7 @@ class MeView(APIView):
 
     @extend_schema(responses=serializers.MeSerializer)
     def get(self, request: Request) -> Response:
-        return Response(serializers.MeSerializer(request.user).data)
+        return Response(serializers.MeSerializer(caller(request)).data)
 
 
 class MembershipViewSet(
@@ -37,7 +37,7 @@ class MembershipViewSet(
     CreateMixin,
     RetrieveMixin,
     UpdateMixin,
-    PracticeAdminViewSet,
+    PracticeAdminViewSet[Membership],
 ):
     """Who holds which role in the practice. Revoke with ``is_active: false``."""
 
@@ -74,7 +74,7 @@ class SupervisionAssignmentViewSet(
     CreateMixin,
     RetrieveMixin,
     mixins.DestroyModelMixin,
-    PracticeAdminViewSet,
+    PracticeAdminViewSet[SupervisionAssignment],
 ):
     """Which supervisor supervises which clinician."""
 
@@ -94,7 +94,7 @@ class PracticeViewSet(
     mixins.ListModelMixin,
     RetrieveMixin,
     UpdateMixin,
-    PracticeAdminViewSet,
+    PracticeAdminViewSet[Practice],
 ):
     """The practices the caller administers, with their settings."""
 
@@ -109,7 +109,7 @@ class PracticeViewSet(
         services.practice_update_settings(practice=serializer.instance, **serializer.validated_data)
 
 
-class UserViewSet(mixins.ListModelMixin, CreateMixin, RetrieveMixin, PracticeAdminViewSet):
+class UserViewSet(mixins.ListModelMixin, CreateMixin, RetrieveMixin, PracticeAdminViewSet[User]):
     """The people of the caller's practices. Creating one answers with a one-time token with
     which they choose their password (``POST /auth/set-password/``, within 72 hours)."""
 

@@ -21,7 +21,7 @@ from ruptures import selectors, services
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
 
 
-class RuptureEpisodeViewSet(ClinicalRecordViewSet):
+class RuptureEpisodeViewSet(ClinicalRecordViewSet[RuptureEpisode]):
     """Rupture episodes, inside therapy and in the client's own relationships. The status
     moves only through the actions; closed episodes are final, and a rupture that comes back
     is recorded with ``record-recurrence``."""
@@ -101,7 +101,7 @@ class RepairAttemptViewSet(
     CreateMixin,
     RetrieveMixin,
     ArchiveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[RepairAttempt],
 ):
     """Attempts to repair an episode. Recording one moves an open episode to repairing."""
 
@@ -122,7 +122,7 @@ class RepairAttemptViewSet(
 class RuptureSignalViewSet(
     mixins.ListModelMixin,
     RetrieveMixin,
-    ClinicalViewSet,
+    ClinicalViewSet[RuptureSignal],
 ):
     """Possible ruptures derived by the server from measures and episodes. A clinician
     acknowledges one by linking it to an episode, or dismisses it with a reason."""

@@ -12,7 +12,7 @@ from cases import errors, same_practice
 from cases.choices import ClientKind, ClientStatus, ParticipantRole
 from cases.history import track_history
 from cases.models.base import Archivable, PracticeScoped
-from cases.models.people import Practice
+from cases.models.people import Practice, User
 from cases.validators import PARTICIPANT_LABEL_MAX_LENGTH, validate_plain_text
 
 
@@ -38,7 +38,7 @@ class Client(Archivable):
     primary_clinician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="primary_clients"
     )
-    care_team: models.ManyToManyField = models.ManyToManyField(
+    care_team: models.ManyToManyField[User, CareTeamMember] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CareTeamMember", related_name="care_team_clients"
     )
     created_at = models.DateTimeField(auto_now_add=True)

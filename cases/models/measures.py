@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Literal, TypeAlias, overload
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import Combinable, CombinedExpression
 
 from cases import errors
 from cases.choices import Respondent
@@ -17,8 +18,15 @@ from cases.models.base import Archivable, PracticeScoped
 from cases.models.clients import Client, Participant
 from cases.models.sessions import TherapySession
 
+# Set from a number (or an expression), read back as a Decimal.
+ScoreField: TypeAlias = "models.DecimalField[Decimal | float | str | Combinable, Decimal]"
+RatingField: TypeAlias = "models.PositiveSmallIntegerField[int | Combinable, int]"
+OptionalRatingField: TypeAlias = (
+    "models.PositiveSmallIntegerField[int | Combinable | None, int | None]"
+)
 
-def _item_field() -> models.DecimalField:
+
+def _item_field() -> ScoreField:
     """A 0–10 SRS or ORS item with one decimal."""
     return models.DecimalField(
         max_digits=3,
@@ -27,16 +35,23 @@ def _item_field() -> models.DecimalField:
     )
 
 
-def _total_field() -> models.DecimalField:
+def _total_field() -> ScoreField:
     return models.DecimalField(max_digits=3, decimal_places=1)
 
 
-def _rating_field(*, low: int = 1, high: int = 5, null: bool = False) -> Any:
-    return models.PositiveSmallIntegerField(
+@overload
+def _rating_field(*, low: int = 1, high: int = 5, null: Literal[False] = False) -> RatingField: ...
+@overload
+def _rating_field(*, low: int = 1, high: int = 5, null: Literal[True]) -> OptionalRatingField: ...
+def _rating_field(
+    *, low: int = 1, high: int = 5, null: bool = False
+) -> RatingField | OptionalRatingField:
+    field: OptionalRatingField = models.PositiveSmallIntegerField(
         null=null,
         blank=null,
         validators=[MinValueValidator(low), MaxValueValidator(high)],
     )
+    return field
 
 
 class SessionMeasure(PracticeScoped, Archivable):
@@ -106,9 +121,9 @@ def _scale_rules(prefix: str, items: list[str]) -> list[models.BaseConstraint]:
     return [_one_per_session(f"{prefix}_one_per_session"), _item_range(prefix, items, 0, 10)]
 
 
-def _sum(*fields: str) -> Any:
-    expression: Any = F(fields[0])
-    for field in fields[1:]:
+def _sum(first: str, second: str, *rest: str) -> CombinedExpression:
+    expression = F(first) + F(second)
+    for field in rest:
         expression = expression + F(field)
     return expression
 
@@ -156,7 +171,8 @@ class OutcomeRatingScale(SessionMeasure):
 
     @property
     def in_clinical_range(self) -> bool:
-        return self.total < self.CLINICAL_CUTOFF
+        total: Decimal = self.total  # a GeneratedField, typed Any: its output_field is decimal
+        return total < self.CLINICAL_CUTOFF
 
 
 @track_history()

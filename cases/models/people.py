@@ -26,7 +26,9 @@ SRS_MIN_DROP_RANGE = (Decimal("0.1"), Decimal("40"))
 class User(AbstractUser):
     """A person who signs in. What they may see comes from their memberships."""
 
-    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
+    # Inherits the verbose names Django gives an abstract model's Meta; django-stubs declare
+    # no Meta on AbstractUser.
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined, misc]
         swappable = "AUTH_USER_MODEL"
         db_table = "cases_user"
 

@@ -21,7 +21,7 @@ from bisect import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from cases.choices import (
@@ -61,21 +61,25 @@ DAY = dt.timedelta(days=1)
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 
+T = TypeVar("T")
+# What a weighted choice draws: choice values and ids, which sort.
+Value = TypeVar("Value", bound=str | int, covariant=True)
 
-class Weighted:
+
+class Weighted(Generic[Value]):
     """A weighted choice drawn with one ``random()`` call: bisect over cumulative weights."""
 
-    def __init__(self, pairs: dict[Any, float]) -> None:
+    def __init__(self, pairs: dict[Value, float]) -> None:
         self.values = list(pairs)
         self.cumulative = list(accumulate(pairs.values()))
         self.total = self.cumulative[-1]
 
-    def pick(self, rng: random.Random) -> Any:
+    def pick(self, rng: random.Random) -> Value:
         return self.values[bisect(self.cumulative, rng.random() * self.total)]
 
-    def pick_distinct(self, rng: random.Random, count: int) -> list[Any]:
+    def pick_distinct(self, rng: random.Random, count: int) -> list[Value]:
         count = min(count, len(self.values))
-        chosen: set[Any] = set()
+        chosen: set[Value] = set()
         while len(chosen) < count:
             chosen.add(self.pick(rng))
         return sorted(chosen)
@@ -127,7 +131,7 @@ CONFRONTATION = Weighted(dict(zip(CONFRONTATION_MARKERS, (20, 15, 15, 12, 20, 10
 RELATIONAL = Weighted(dict(zip(RELATIONAL_MARKERS, (22, 12, 20, 20, 14, 12), strict=True)))
 MARKER_COUNT = Weighted({1: 45, 2: 40, 3: 15})
 
-OUTSIDE_RELATIONSHIP: dict[str, Weighted] = {
+OUTSIDE_RELATIONSHIP: dict[str, Weighted[str]] = {
     ClientKind.INDIVIDUAL: Weighted(
         {
             Relationship.PARTNER: 30,
@@ -224,14 +228,14 @@ RRS_WEIGHTS = {
     RuptureKind.CONFRONTATION: (14, 10, 8, 12, 20, 12, 8, 4, 8, 4),
     RuptureKind.MIXED: (14, 8, 8, 16, 14, 10, 10, 6, 10, 4),
 }
-STRATEGIES: dict[str, Weighted] = {
+STRATEGIES: dict[str, Weighted[str]] = {
     kind: Weighted(dict(zip(RRS_STRATEGIES, weights, strict=True)))
     for kind, weights in RRS_WEIGHTS.items()
 }
 RELATIONAL_STRATEGIES = Weighted(
     dict(zip(RELATIONAL_MOVES, (20, 14, 18, 16, 10, 12, 10), strict=True))
 )
-OUTCOME_RATING: dict[str, Weighted] = {
+OUTCOME_RATING: dict[str, Weighted[int]] = {
     RepairOutcome.RESOLVED: Weighted({4: 45, 5: 55}),
     RepairOutcome.PARTLY_RESOLVED: Weighted({2: 20, 3: 60, 4: 20}),
     RepairOutcome.NOT_RESOLVED: Weighted({1: 55, 2: 45}),
@@ -288,7 +292,7 @@ class Booking:
     setting: str
     modality: str
     duration: int
-    attendance: Weighted
+    attendance: Weighted[str]
     referred: dt.datetime
 
 
@@ -298,7 +302,7 @@ class Rupture:
 
     relationship: str
     kind: str
-    markers: list[str]
+    markers: Sequence[str]
     moment: str
     direction: str
     intensity: int
@@ -317,7 +321,7 @@ class ClosedEpisode:
 # random.Random's choice() and randint() cost about a microsecond each (they draw exact
 # random bits); a million sessions call them tens of millions of times. One random() call
 # scaled to the range is uniform enough for demo data and several times faster.
-def choose(rng: random.Random, options: Sequence[Any]) -> Any:
+def choose(rng: random.Random, options: Sequence[T]) -> T:
     return options[int(rng.random() * len(options))]
 
 
@@ -955,7 +959,7 @@ class ClinicalCourse:
             session_id=visit.id,
         )
 
-    def _therapist_markers(self, kind: str) -> list[str]:
+    def _therapist_markers(self, kind: str) -> Sequence[str]:
         rng = self.rng
         count = MARKER_COUNT.pick(rng)
         if kind == RuptureKind.WITHDRAWAL:
@@ -1189,7 +1193,9 @@ class ClinicalCourse:
         rng = self.rng
         if therapist:
             initiator = THERAPIST_INITIATOR.pick(rng)
-            strategies = STRATEGIES[kind].pick_distinct(rng, STRATEGY_COUNT.pick(rng))
+            strategies: Sequence[str] = STRATEGIES[kind].pick_distinct(
+                rng, STRATEGY_COUNT.pick(rng)
+            )
         else:
             initiator = OUTSIDE_INITIATOR.pick(rng)
             strategies = RELATIONAL_STRATEGIES.pick_distinct(rng, STRATEGY_COUNT.pick(rng))
