@@ -1,35 +1,28 @@
-"""The throttles every request passes (``anon``, ``user``), each one round trip to the cache.
+"""Request throttles, each one round trip to the cache: per user and per address for every
+request (``user``, ``anon``), and per address for logins (``login``).
 
 DRF's own keep each caller's request times as a list in the cache, read and written back on
-every request: two round trips, and a list as long as the rate allows. These count a
-caller's requests in fixed windows of the rate's period instead (600/min: the requests of
-each clock minute), with one atomic increment a request. A caller may therefore send up to
-twice the rate across the boundary of two windows, never more; the login throttle, whose
-point is to slow password guessing, keeps DRF's sliding window (``api.views.auth``).
+every request: two round trips, a list as long as the rate allows, and concurrent requests
+slipping through between the read and the write. These count a caller's requests in fixed
+windows of the rate's period instead (600/min: the requests of each clock minute), with one
+atomic increment a request, so concurrent requests on several workers cannot pass the limit.
+A caller may send up to twice the rate across the boundary of two windows, never more.
 
-With Redis the increment and the window's expiry go in one pipelined round trip on a
-connection kept for the process. Other caches (the database's cache table, process memory in
-development) use Django's ``add`` and ``incr``.
+With Redis the increment and the window's expiry go in one pipelined round trip, on the
+cache's own connection pool. Other caches use Django's ``add`` and ``incr``: in process
+memory (development) they are atomic; the database cache shares the count, but its increment
+is not atomic, so a burst of simultaneous requests may pass a limit by a few.
 """
 
 from __future__ import annotations
 
 import time
-from functools import cache as memoise
-from typing import Any
+from typing import Any, cast
 
-import redis
-from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 from rest_framework.request import Request
-
-
-@memoise
-def _redis(location: str) -> redis.Redis:
-    # redis-py's pool opens connections lazily and replaces them in a forked worker.
-    return redis.Redis.from_url(location)
 
 
 def _count(key: str, period: int) -> int:
@@ -37,8 +30,10 @@ def _count(key: str, period: int) -> int:
     store = caches["default"]
     full_key = store.make_and_validate_key(key)
     if isinstance(store, RedisCache):
-        location = settings.CACHES["default"]["LOCATION"]
-        pipeline = _redis(location).pipeline(transaction=False)
+        # A client on the cache's own connection pool, made as Django's RedisCache makes its
+        # own (its ``RedisCacheClient``, which django-stubs do not declare).
+        client = cast(Any, store)._cache.get_client(full_key, write=True)
+        pipeline = client.pipeline(transaction=False)
         pipeline.incr(full_key)
         pipeline.expire(full_key, period + 1, nx=True)
         count, _ = pipeline.execute()
@@ -78,3 +73,12 @@ class AnonRateThrottle(_WindowThrottle, throttling.AnonRateThrottle):
 
 class UserRateThrottle(_WindowThrottle, throttling.UserRateThrottle):
     pass
+
+
+class LoginRateThrottle(_WindowThrottle):
+    """Login attempts per address, whoever they claim to be."""
+
+    scope = "login"
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -17,48 +17,14 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from api import errors
 from api.authentication import lockout_response
 from api.serializers.auth import LoginResponseSerializer, LoginSerializer, SetPasswordSerializer
 from api.serializers.people import MeSerializer
+from api.throttling import LoginRateThrottle
 from cases import services
-
-
-class LoginRateThrottle(SimpleRateThrottle):
-    """Login attempts per address, whoever they claim to be, in fixed windows counted with
-    the cache's ``add`` and ``incr``: atomic in Redis, so concurrent requests on several
-    workers cannot slip past the limit (DRF's sliding window reads its history and writes it
-    back in two steps, and lets concurrent requests through between them)."""
-
-    scope = "login"
-    window_end = 0.0
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None:
-            return True
-        limit, duration = self.parse_rate(self.rate)
-        if limit is None or duration is None:
-            return True
-        window = int(self.timer() // duration)
-        key = f"{self.get_cache_key(request, view)}:{window}"
-        self.window_end = float((window + 1) * duration)
-        if self.cache.add(key, 1, duration):
-            return True
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # the window's key expired between the two calls
-            self.cache.add(key, 1, duration)
-            count = 1
-        return count <= limit
-
-    def wait(self) -> float:
-        return max(0.0, self.window_end - self.timer())
 
 
 class InvalidCredentials(exceptions.APIException):
