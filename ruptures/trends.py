@@ -627,20 +627,8 @@ def trends_for(
     if not has_role(user=user, role=Role.SUPERVISOR, practice=practice):
         raise PermissionDenied(NOT_A_SUPERVISOR)
     spec = FIGURES[figure]
-    if clinician is not None and by is not None:
-        raise TrendsError("by", BOTH_CLINICIAN_AND_BY)
-    dimension = "clinician" if clinician is not None else by
-    if dimension is not None and dimension not in spec.dimensions:
-        raise TrendsError("by", f"{figure} breaks down by: {', '.join(spec.dimensions)}.")
-    if grain not in GRAINS:
-        raise TrendsError("grain", f"grain is one of: {', '.join(GRAINS)}.")
-    supervisees = list(supervisees_of(user=user, practice=practice).order_by("id"))
-    if clinician is not None and clinician.pk not in {u.pk for u in supervisees}:
-        raise TrendsError("clinician", NOT_A_SUPERVISEE)
-    if dimension == "clinician" and not supervisees:
-        raise TrendsError("by", NO_SUPERVISEES)
-    if clinician is not None:
-        supervisees = [clinician]
+    dimension = _dimension(spec, by=by, clinician=clinician, grain=grain)
+    supervisees = _columns(user=user, practice=practice, dimension=dimension, clinician=clinician)
 
     # One query: every release the rows need (rolling years reach back eleven months).
     reach = releases.months_before(period.start, 11) if grain == "rolling_12" else period.start
@@ -672,6 +660,31 @@ def trends_for(
         rows=rows,
         releases=[r for r in found if r.month in shown],
     )
+
+
+def _dimension(spec: Figure, *, by: str | None, clinician: User | None, grain: str) -> str | None:
+    """What the rows break down by, once the request's choices are checked."""
+    if clinician is not None and by is not None:
+        raise TrendsError("by", BOTH_CLINICIAN_AND_BY)
+    dimension = "clinician" if clinician is not None else by
+    if dimension is not None and dimension not in spec.dimensions:
+        raise TrendsError("by", f"{spec.name} breaks down by: {', '.join(spec.dimensions)}.")
+    if grain not in GRAINS:
+        raise TrendsError("grain", f"grain is one of: {', '.join(GRAINS)}.")
+    return dimension
+
+
+def _columns(
+    *, user: User, practice: Practice, dimension: str | None, clinician: User | None
+) -> list[User]:
+    """The clinicians whose columns this supervisor may see: their supervisees, or the one
+    asked for."""
+    supervisees = list(supervisees_of(user=user, practice=practice).order_by("id"))
+    if clinician is not None and clinician.pk not in {u.pk for u in supervisees}:
+        raise TrendsError("clinician", NOT_A_SUPERVISEE)
+    if dimension == "clinician" and not supervisees:
+        raise TrendsError("by", NO_SUPERVISEES)
+    return [clinician] if clinician is not None else supervisees
 
 
 def _has_key(month: Month, dimension: str | None, key: str) -> bool:
