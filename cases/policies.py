@@ -8,6 +8,8 @@ selectors' business (404 outside scope); these rules decide what may be done to 
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 
@@ -134,11 +136,10 @@ def require_may_archive(*, record: Model, user: User) -> None:
     if isinstance(record, ProcessNote):
         require_author(note=record, user=user, refusal=errors.PROCESS_NOTE_AUTHOR_ONLY)
         return
-    holder: Client | Model = record
-    if isinstance(holder, Client):
-        client = holder
-    elif hasattr(holder, "client_id"):
-        client = holder.client  # type: ignore[attr-defined]
-    else:  # a progress note: through its session
-        client = holder.session.client  # type: ignore[attr-defined]
+    if isinstance(record, Client):
+        client = record
+    elif isinstance(record, ProgressNote):  # the one record whose client is its session's
+        client = record.session.client
+    else:  # every other clinical record names its client
+        client = cast(Client, cast(Any, record).client)
     require_care_team(client=client, user=user)

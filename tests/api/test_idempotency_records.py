@@ -252,7 +252,9 @@ def test_a_record_of_no_client_keeps_no_client(api_as, practice, practice_admin,
 # --- Expiry ----------------------------------------------------------------------------------
 
 
-def kept(user: User, key: str, expires_at: dt.datetime) -> IdempotencyRecord:
+def kept(
+    user: User, key: str, expires_at: dt.datetime, client: Client | None = None
+) -> IdempotencyRecord:
     return IdempotencyRecord.objects.create(
         user=user,
         key=key,
@@ -262,6 +264,7 @@ def kept(user: User, key: str, expires_at: dt.datetime) -> IdempotencyRecord:
         status_code=201,
         object_type="cases.TherapySession",
         object_id=1,
+        client=client,
         expires_at=expires_at,
     )
 

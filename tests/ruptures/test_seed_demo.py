@@ -54,6 +54,7 @@ from ruptures.demo import DEMO_PASSWORD, DEMO_PRACTICE_SLUG
 from ruptures.demo.bulk import Loader, Table
 from ruptures.demo.reset import _truncate
 from ruptures.models import RepairAttempt, RuptureEpisode, RuptureSignal
+from tests.api.test_idempotency_records import kept
 
 pytestmark = pytest.mark.django_db
 
@@ -182,26 +183,11 @@ def test_seed_demo_runs_again_without_changes_and_resets_to_the_same_data() -> N
     assert Practice.objects.filter(pk=other.pk).exists()
 
 
-def _idempotency_record(user: User, key: str, client: Client | None) -> IdempotencyRecord:
-    return IdempotencyRecord.objects.create(
-        user=user,
-        key=key,
-        method="POST",
-        path="/api/v1/sessions/",
-        request_hash="0" * 64,
-        status_code=201,
-        object_type="therapysession",
-        object_id=1,
-        client=client,
-        expires_at=timezone.now() + dt.timedelta(days=1),
-    )
-
-
 def test_reset_truncates_with_the_records_that_point_into_the_demo_and_nothing_else() -> None:
     seed()
     demo_client = Client.objects.first()
     clinician = demo_client.care_team_members.first().clinician
-    _idempotency_record(clinician, "of-a-demo-client", demo_client)
+    kept(clinician, "of-a-demo-client", timezone.now() + dt.timedelta(days=1), demo_client)
 
     # Alone, with only records of its own clients elsewhere: the fast path takes them along.
     with transaction.atomic():
@@ -213,7 +199,7 @@ def test_reset_truncates_with_the_records_that_point_into_the_demo_and_nothing_e
     # A record that is not the practice's (of someone outside it, about no client): nothing is
     # truncated, and the rows go one by one.
     outsider = User.objects.create_user(username="outsider", password="not-the-demo-one")
-    _idempotency_record(outsider, "of-no-client", None)
+    kept(outsider, "of-no-client", timezone.now() + dt.timedelta(days=1))
     with transaction.atomic():
         assert _truncate() is False
         assert Client.objects.exists()
